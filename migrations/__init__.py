@@ -1,0 +1,1 @@
+"""Alembic migrations of the agentfleet schema (run as the schema owner)."""

@@ -1,0 +1,1 @@
+"""agentfleet services: the HTTP API, the sandbox provider and the command line."""

@@ -1,0 +1,1 @@
+"""The ingest and approval HTTP API (FastAPI)."""

@@ -1,0 +1,1 @@
+"""The embedded demo: the whole pipeline on one machine with no external services."""

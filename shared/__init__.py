@@ -1,0 +1,1 @@
+"""The project's shared package: settings, data model, contracts and infrastructure adapters."""

@@ -1,0 +1,1 @@
+"""Agents: per-type configuration models and the agent management service."""

@@ -1,0 +1,1 @@
+"""Database access: typed models, engines, the unit of work and dialect adapters."""

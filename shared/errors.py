@@ -1,0 +1,82 @@
+"""The one error tree of agentfleet.
+
+::
+
+    AgentfleetError
+    ├── TransientError        retry with backoff (timeouts, connection errors, 5xx)
+    │   └── RateLimited       defer without spending a retry (carries the delay)
+    ├── PermanentError        fail the task at once, never retried
+    │   ├── NotFound
+    │   └── ProviderRejected  the provider refused a request that cannot succeed
+    ├── InvalidMessage        a broker message that cannot be processed: dead-letter with reason
+    └── Conflict              an illegal state transition or a clash with existing data
+        └── IllegalTransition
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentfleetError",
+    "Conflict",
+    "IllegalTransition",
+    "InvalidMessage",
+    "NotFound",
+    "PermanentError",
+    "ProviderRejected",
+    "RateLimited",
+    "TransientError",
+]
+
+
+class AgentfleetError(Exception):
+    """Base of every error raised on purpose by agentfleet code."""
+
+
+class TransientError(AgentfleetError):
+    """A failure that may succeed if tried again later."""
+
+
+class RateLimited(TransientError):
+    """Work held back by a limit; it is deferred, not failed, and spends no retry."""
+
+    def __init__(self, message: str, *, delay_s: float) -> None:
+        super().__init__(message)
+        self.delay_s = delay_s
+
+
+class PermanentError(AgentfleetError):
+    """A failure that will not go away by retrying: the task fails at once."""
+
+
+class NotFound(PermanentError):
+    """A referenced record does not exist (or is not visible to the tenant)."""
+
+
+class ProviderRejected(PermanentError):
+    """A provider answered with an error that retrying cannot fix."""
+
+
+class InvalidMessage(AgentfleetError):
+    """A broker message that cannot be decoded or validated; it is dead-lettered."""
+
+    def __init__(
+        self, reason: str, *, task_id: str | None = None, tenant_id: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.task_id = task_id
+        self.tenant_id = tenant_id
+
+
+class Conflict(AgentfleetError):
+    """The request clashes with the current state of the data."""
+
+
+class IllegalTransition(Conflict):
+    """A lifecycle move that the state machine does not allow."""
+
+    def __init__(self, entity: str, current: str, target: str) -> None:
+        super().__init__(f"{entity} cannot move from {current!r} to {target!r}")
+        self.entity = entity
+        self.current = current
+        self.target = target

@@ -1,0 +1,54 @@
+"""Outbox rows for events and for task dispatches; the relay publishes them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from shared.db.models import OutboxKind
+from shared.envelope import TaskEnvelope
+from shared.events import Event
+
+__all__ = ["event_outbox_values", "task_outbox_values"]
+
+
+def event_outbox_values(event: Event) -> dict[str, Any]:
+    """An event for the topic exchange; routing key = event type, deduplicated on event id."""
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": event.tenant_id,
+        "kind": OutboxKind.EVENT.value,
+        "destination": event.event_type.value,
+        "message_id": event.event_id,
+        "payload": event.to_message(),
+        "headers": {"trace_id": event.trace_id} if event.trace_id else {},
+        "priority": 0,
+        "dedup_key": f"event:{event.event_id}",
+    }
+
+
+def task_outbox_values(
+    envelope: TaskEnvelope,
+    *,
+    dedup_key: str | None = None,
+    available_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A task message for the agent's queue (queue name = canonical agent type).
+
+    ``available_at`` defers it; otherwise the database clock stamps it.
+    """
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "tenant_id": envelope.tenant_id,
+        "kind": OutboxKind.TASK.value,
+        "destination": envelope.agent_type.value,
+        "message_id": uuid.uuid4(),
+        "payload": envelope.to_json_dict(),
+        "headers": {"trace_id": envelope.trace_id} if envelope.trace_id else {},
+        "priority": envelope.priority.broker_priority,
+        "dedup_key": dedup_key or f"task:{envelope.task_id}:dispatch",
+    }
+    if available_at is not None:
+        values["available_at"] = available_at
+    return values

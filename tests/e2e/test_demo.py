@@ -1,0 +1,32 @@
+"""``make demo`` from a fresh clone: builds its own environment and prints the approval queue."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_make_demo_from_a_fresh_clone_prints_pending_approvals(tmp_path: Path) -> None:
+    clone = tmp_path / "agentfleet"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--no-hardlinks", str(REPOSITORY), str(clone)],
+        check=True,
+        timeout=60,
+    )
+
+    demo = subprocess.run(
+        ["make", "demo"], cwd=clone, capture_output=True, text=True, timeout=600, check=False
+    )
+
+    output = demo.stdout + demo.stderr
+    assert demo.returncode == 0, output[-4000:]
+    assert "embedded mode" in output
+    assert "approval queue — 24 pending" in output
+    assert "tasks: 24/24 completed, 0 failed" in output
+    assert "Traceback" not in output

@@ -1,0 +1,100 @@
+"""Per-run infrastructure for the test suite: its own database and its own RabbitMQ vhost."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+RABBIT_HOST, RABBIT_PORT = "127.0.0.1", 5672
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+OWNER = "postgres"
+
+
+def owner_url(database: str, driver: str = "postgresql+psycopg") -> str:
+    return f"{driver}://{OWNER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+def role_url(database: str, role: str) -> str:
+    return f"postgresql+psycopg://{role}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+def require_services() -> None:
+    """Fail loudly (never skip) when a service the integration tests need is down."""
+    down = [
+        name
+        for name, host, port in (
+            ("PostgreSQL", PG_HOST, PG_PORT),
+            ("RabbitMQ", RABBIT_HOST, RABBIT_PORT),
+            ("Redis", REDIS_HOST, REDIS_PORT),
+        )
+        if not _reachable(host, port)
+    ]
+    if down:
+        raise RuntimeError(
+            f"{', '.join(down)} not reachable on 127.0.0.1; start them (make services) and rerun"
+        )
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class RunResources:
+    run_id: str
+    database: str
+    vhost: str
+
+
+def new_run_resources() -> RunResources:
+    run_id = uuid.uuid4().hex[:10]
+    return RunResources(
+        run_id=run_id, database=f"agentfleet_test_{run_id}", vhost=f"agentfleet-test-{run_id}"
+    )
+
+
+def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
+        host=PG_HOST, port=PG_PORT, user=OWNER, dbname="postgres", autocommit=True
+    )
+
+
+def create_database(name: str) -> None:
+    with _admin_connection() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(name: str) -> None:
+    with _admin_connection() as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def _rabbitmqctl(*args: str) -> None:
+    tool = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    subprocess.run([tool, "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def create_vhost(vhost: str) -> None:
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+
+def delete_vhost(vhost: str) -> None:
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+def broker_url(vhost: str, port: int = RABBIT_PORT) -> str:
+    return f"amqp://guest:guest@{RABBIT_HOST}:{port}/{vhost}"

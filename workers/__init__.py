@@ -1,0 +1,1 @@
+"""Worker processes: one Dramatiq pool per agent type, the outbox relay and the scheduler."""

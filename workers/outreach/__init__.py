@@ -1,0 +1,1 @@
+"""The outreach agent: personalised email and LinkedIn drafts from contact, account and event."""

@@ -1,0 +1,1 @@
+"""Entry modules for the ``dramatiq`` CLI, one per pool: ``dramatiq workers.pools.outreach``."""
