@@ -32,6 +32,7 @@ __all__ = [
     "lock_task",
     "start_task",
     "submit_task",
+    "task_event",
 ]
 
 
@@ -61,7 +62,8 @@ class TaskSubmission:
         return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-def _event(task: Task, event_type: EventType, **payload: Any) -> Event:
+def task_event(task: Task, event_type: EventType, **payload: Any) -> Event:
+    """An event about ``task`` with its type and status in the payload."""
     return Event(
         event_type=event_type,
         tenant_id=task.tenant_id,
@@ -130,7 +132,7 @@ def submit_task(
             )
         return existing, False
     task = get_task(uow, tenant_id, task_id)
-    uow.record(_event(task, EventType.TASK_QUEUED, trigger=task.trigger))
+    uow.record(task_event(task, EventType.TASK_QUEUED, trigger=task.trigger))
     uow.dispatch(envelope_for(task))
     uow.commit()
     return task, True
@@ -218,7 +220,7 @@ def ensure_task(uow: UnitOfWork, envelope: TaskEnvelope, *, trigger: TaskTrigger
     )
     task = lock_task(uow, envelope.tenant_id, envelope.task_id)
     if created and task is not None:
-        uow.record(_event(task, EventType.TASK_QUEUED, trigger=task.trigger))
+        uow.record(task_event(task, EventType.TASK_QUEUED, trigger=task.trigger))
     return task
 
 
@@ -231,19 +233,28 @@ def start_task(uow: UnitOfWork, task: Task) -> bool:
     if status is TaskStatus.PENDING:
         task.status = check_transition(status, TaskStatus.IN_PROGRESS)
         task.started_at = utcnow()
-        uow.record(_event(task, EventType.TASK_STARTED, attempt=task.attempts))
+        uow.record(task_event(task, EventType.TASK_STARTED, attempt=task.attempts))
     return True
 
 
-def complete_task(uow: UnitOfWork, task: Task, output: dict[str, Any]) -> None:
+def complete_task(
+    uow: UnitOfWork,
+    task: Task,
+    output: dict[str, Any],
+    *,
+    succeeded: int = 1,
+    failed: int = 0,
+) -> None:
+    """Finish ``task``; a run over many items passes how many of them succeeded and failed."""
     task.status = check_transition(TaskStatus(task.status), TaskStatus.COMPLETED)
     task.output = output
     task.error = None
     task.progress = 1.0
-    task.items_processed += 1
-    task.items_succeeded += 1
+    task.items_processed = succeeded + failed
+    task.items_succeeded = succeeded
+    task.items_failed = failed
     task.completed_at = utcnow()
-    uow.record(_event(task, EventType.TASK_COMPLETED, output=output))
+    uow.record(task_event(task, EventType.TASK_COMPLETED, output=output))
 
 
 def cancel_task(uow: UnitOfWork, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task:
@@ -257,7 +268,7 @@ def cancel_task(uow: UnitOfWork, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Ta
         raise NotFound(f"task {task_id} not found")
     task.status = check_transition(TaskStatus(task.status), TaskStatus.CANCELLED)
     task.completed_at = utcnow()
-    uow.record(_event(task, EventType.TASK_CANCELLED))
+    uow.record(task_event(task, EventType.TASK_CANCELLED))
     uow.commit()
     return task
 
@@ -268,4 +279,4 @@ def fail_task(uow: UnitOfWork, task: Task, error: str) -> None:
     task.items_processed += 1
     task.items_failed += 1
     task.completed_at = utcnow()
-    uow.record(_event(task, EventType.TASK_FAILED, error=error))
+    uow.record(task_event(task, EventType.TASK_FAILED, error=error))

@@ -11,6 +11,7 @@ import pytest
 
 from services.demo.seed import seed_sample_crm
 from shared.db.database import Database
+from shared.db.models import TENANT_TABLES
 from shared.settings import Settings
 from shared.tenancy import CreatedKey, create_api_key, create_tenant
 from tests.support.api import auth, outreach_body, post_task
@@ -99,7 +100,7 @@ def test_application_role_is_not_owner_and_tables_force_rls(settings: Settings) 
             " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'alembic_version'"
         ).fetchall()
-    assert len(rows) == 17
+    assert len(rows) == len(TENANT_TABLES) + 1  # and tenants itself
     for name, enabled, forced, owner in rows:
         assert enabled, name
         assert forced, name

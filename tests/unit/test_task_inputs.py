@@ -18,7 +18,7 @@ def test_outreach_input_defaults() -> None:
     assert isinstance(parsed, DraftOutreachInput)
     assert parsed.contact_id == contact
     assert parsed.channel.value == "email"
-    assert parsed.tone == "professional"
+    assert parsed.tone is None  # the agent's messageTone applies
 
 
 @pytest.mark.parametrize(
@@ -39,6 +39,26 @@ def test_bad_inputs_name_the_field(raw: dict[str, object], field: str) -> None:
     assert caught.value.errors[0]["field"] == field
 
 
-def test_task_types_not_yet_available_are_refused_clearly() -> None:
-    with pytest.raises(InputInvalid, match="not available in this release"):
-        validate_task_input(AgentType.LEAD_SOURCE, "source_leads", {})
+@pytest.mark.parametrize(
+    ("agent_type", "task_type", "raw"),
+    [
+        (AgentType.LEAD_SOURCE, "source_leads", {}),
+        (AgentType.ENRICHMENT, "enrich_account", {"account_id": str(uuid.uuid4())}),
+        (AgentType.CONTACT_FINDER, "find_contacts", {"account_id": str(uuid.uuid4())}),
+        (AgentType.SCORING, "score_records", {"account_id": str(uuid.uuid4())}),
+        (AgentType.FOLLOWUP, "draft_followup", {"draft_id": str(uuid.uuid4())}),
+    ],
+)
+def test_every_task_type_has_an_input_model(
+    agent_type: AgentType, task_type: str, raw: dict[str, object]
+) -> None:
+    assert validate_task_input(agent_type, task_type, raw) is not None
+
+
+def test_a_pipeline_step_names_its_run() -> None:
+    run_id = uuid.uuid4()
+    raw = {"account_id": str(uuid.uuid4()), "pipeline": {"run_id": str(run_id)}}
+    parsed = validate_task_input(AgentType.ENRICHMENT, "enrich_account", raw)
+    assert getattr(parsed, "pipeline").run_id == run_id
+    with pytest.raises(InputInvalid, match="input.pipeline.run_id"):
+        validate_task_input(AgentType.ENRICHMENT, "enrich_account", {**raw, "pipeline": {}})

@@ -74,7 +74,7 @@ def load_outreach_context(
             company=account.name if account else None,
         ),
         "channel": request.channel.value,
-        "tone": request.tone,
+        "tone": request.tone or "professional",
         "max_words": request.max_words,
         "history": [
             {"subject": s, "channel": c, "status": st, "created_at": at.isoformat()}

@@ -2,8 +2,9 @@
 
 Per call it checks the tenant's budget (fail fast), picks provider and model (agent config,
 then tenant settings, then platform settings) and the key (the tenant's own credential, else
-the platform key), all in one read. Clients are kept per thread, a few at a time, because a
-client owns a connection pool and a tenant's key needs its own.
+the platform key), all in one read; Apollo clients are chosen by key alone. Clients are kept
+per thread, a few at a time, because a client owns a connection pool and a tenant's key
+needs its own.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import hashlib
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 import httpx
 import sqlalchemy as sa
 
-from shared.credentials import CredentialCipher, resolve_api_key
+from shared.apollo import ApolloClient
+from shared.credentials import CredentialCipher, ResolvedKey, resolve_api_key
 from shared.db.database import Database
 from shared.db.models import Agent, Provider, Tenant
+from shared.db.unit_of_work import UnitOfWork
 from shared.llm import LlmClient, build_llm_client
 from shared.ratelimit import CallGate, LimitBook
 from shared.settings import Settings
@@ -29,6 +33,13 @@ from shared.usage import budget_refusal
 __all__ = ["ProviderAccess"]
 
 _CLIENTS_PER_THREAD = 16
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=_Closable)
 
 
 class ProviderAccess:
@@ -50,27 +61,19 @@ class ProviderAccess:
         self._transport = transport
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all_caches: list[OrderedDict[tuple[str, ...], LlmClient]] = []
+        self._all_caches: list[OrderedDict[tuple[str, ...], _Closable]] = []
 
     def llm(self, tenant_id: uuid.UUID, *, agent_id: uuid.UUID | None = None) -> LlmClient:
         """The LLM client for this tenant (and agent); raises ``BudgetExceeded`` when spent."""
         with self._db.unit_of_work(tenant_id) as uow:
-            refusal = budget_refusal(uow, tenant_id, datetime.now(UTC))
-            if refusal is not None:
-                uow.commit()
-                raise refusal
+            self._check_budget(uow, tenant_id)
             preferences = _preferences(uow.session, tenant_id, agent_id)
             provider = str(preferences.get("llm_provider") or self._settings.llm_provider)
             key = resolve_api_key(uow, self._cipher, self._settings, tenant_id, Provider(provider))
-        if key.limits and self._limit_book is not None:
-            self._limit_book.register(key.credential_key, key.limits)
         model = str(preferences.get("llm_model") or self._settings.llm_model_for(provider))
-        fingerprint = hashlib.sha256(key.api_key.encode()).hexdigest()[:16]
-        cache_key = (provider, model, key.credential_key, fingerprint, str(tenant_id))
-        cache = self._cache()
-        client = cache.get(cache_key)
-        if client is None:
-            client = build_llm_client(
+
+        def build() -> LlmClient:
+            return build_llm_client(
                 self._settings,
                 provider,
                 api_key=key.api_key,
@@ -80,15 +83,53 @@ class ProviderAccess:
                 tenant_id=str(tenant_id),
                 transport=self._transport,
             )
-            cache[cache_key] = client
+
+        return self._cached(key, (provider, model, str(tenant_id)), build)
+
+    def apollo(self, tenant_id: uuid.UUID) -> ApolloClient:
+        """The Apollo client for this tenant (its own key, else the platform's)."""
+        with self._db.unit_of_work(tenant_id) as uow:
+            self._check_budget(uow, tenant_id)
+            key = resolve_api_key(uow, self._cipher, self._settings, tenant_id, Provider.APOLLO)
+
+        def build() -> ApolloClient:
+            return ApolloClient.from_settings(
+                self._settings,
+                api_key=key.api_key,
+                gate=self._gate,
+                credential_key=key.credential_key,
+                tenant_id=str(tenant_id),
+                transport=self._transport,
+            )
+
+        return self._cached(key, ("apollo", str(tenant_id)), build)
+
+    def _check_budget(self, uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
+        refusal = budget_refusal(uow, tenant_id, datetime.now(UTC))
+        if refusal is not None:
+            uow.commit()
+            raise refusal
+
+    def _cached(
+        self, key: ResolvedKey, scope: tuple[str, ...], build: Callable[[], ClientT]
+    ) -> ClientT:
+        if key.limits and self._limit_book is not None:
+            self._limit_book.register(key.credential_key, key.limits)
+        fingerprint = hashlib.sha256(key.api_key.encode()).hexdigest()[:16]
+        cache_key = (*scope, key.credential_key, fingerprint)
+        cache = self._cache()
+        cached = cache.get(cache_key)
+        if cached is None:
+            cached = build()
+            cache[cache_key] = cached
             if len(cache) > _CLIENTS_PER_THREAD:
                 _, evicted = cache.popitem(last=False)
                 evicted.close()
         cache.move_to_end(cache_key)
-        return client
+        return cast(ClientT, cached)
 
-    def _cache(self) -> OrderedDict[tuple[str, ...], LlmClient]:
-        cache: OrderedDict[tuple[str, ...], LlmClient] | None = getattr(self._local, "cache", None)
+    def _cache(self) -> OrderedDict[tuple[str, ...], _Closable]:
+        cache: OrderedDict[tuple[str, ...], _Closable] | None = getattr(self._local, "cache", None)
         if cache is None:
             cache = OrderedDict()
             self._local.cache = cache

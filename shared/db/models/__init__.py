@@ -22,6 +22,7 @@ from shared.db.models.ops import (
     ProviderUsage,
     UsageOutcome,
 )
+from shared.db.models.quotas import AgentQuotaClaim, AgentQuotaWindow
 from shared.db.models.tenancy import ApiKey, Tenant, TenantStatus, User
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "Agent",
     "AgentMessage",
     "AgentMessageType",
+    "AgentQuotaClaim",
+    "AgentQuotaWindow",
     "ApiKey",
     "ApprovalItem",
     "ApprovalItemType",
@@ -75,4 +78,6 @@ TENANT_TABLES: tuple[str, ...] = (
     "provider_credentials",
     "provider_usage",
     "outbox",
+    "agent_quota_windows",
+    "agent_quota_claims",
 )

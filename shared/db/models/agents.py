@@ -53,6 +53,12 @@ class Task(Timestamped, TenantOwned, Base):
         enum_check("priority", TaskPriority),
         enum_check("trigger", TaskTrigger),
         sa.Index("ix_tasks_tenant_id_status", "tenant_id", "status"),
+        sa.Index(
+            "ix_tasks_due",
+            "scheduled_at",
+            postgresql_where=sa.text("status = 'pending' AND dispatched_at IS NULL"),
+            sqlite_where=sa.text("status = 'pending' AND dispatched_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -79,6 +85,9 @@ class Task(Timestamped, TenantOwned, Base):
     request_hash: Mapped[str | None] = mapped_column(sa.String(64))
     trace_id: Mapped[str | None] = mapped_column(sa.String(64))
     scheduled_at: Mapped[datetime | None]
+    """When the task is due; a task due later is held in Postgres until the scheduler
+    dispatches it (``dispatched_at``)."""
+    dispatched_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
 

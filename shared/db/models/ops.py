@@ -59,12 +59,25 @@ class ActivityLogEntry(TenantOwned, Base):
 
 
 class DailyMetric(TenantOwned, Base):
+    """Counters of one day: per agent, or for work of that agent type done by no agent."""
+
     __tablename__ = "daily_metrics"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "day", "agent_type"),)
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "tenant_id",
+            "day",
+            "agent_type",
+            "agent_id",
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     day: Mapped[date] = mapped_column(sa.Date)
     agent_type: Mapped[str] = mapped_column(sa.String(30))
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("agents.id", ondelete="CASCADE"), index=True
+    )
     tasks_completed: Mapped[int] = mapped_column(default=0)
     tasks_failed: Mapped[int] = mapped_column(default=0)
     drafts_created: Mapped[int] = mapped_column(default=0)
@@ -72,6 +85,9 @@ class DailyMetric(TenantOwned, Base):
     approvals_rejected: Mapped[int] = mapped_column(default=0)
     messages_sent: Mapped[int] = mapped_column(default=0)
     responses: Mapped[int] = mapped_column(default=0)
+    response_time_s_total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    opportunities_identified: Mapped[int] = mapped_column(default=0)
+    items_processed: Mapped[int] = mapped_column(default=0)
     tokens_in: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     tokens_out: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(sa.Numeric(14, 6), default=Decimal(0))
