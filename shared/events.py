@@ -19,6 +19,7 @@ class EventType(StrEnum):
     TASK_COMPLETED = "task.completed"
     TASK_FAILED = "task.failed"
     TASK_CANCELLED = "task.cancelled"
+    TASK_DEFERRED = "task.deferred"
     DRAFT_CREATED = "draft.created"
     APPROVAL_CREATED = "approval.created"
     APPROVAL_APPROVED = "approval.approved"

@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ __all__ = [
     "envelope_for",
     "fail_task",
     "get_task",
+    "hold_task",
     "list_tasks",
     "lock_task",
     "start_task",
@@ -280,3 +282,12 @@ def fail_task(uow: UnitOfWork, task: Task, error: str) -> None:
     task.items_failed += 1
     task.completed_at = utcnow()
     uow.record(task_event(task, EventType.TASK_FAILED, error=error))
+
+
+def hold_task(uow: UnitOfWork, task: Task, until: datetime, reason: str) -> None:
+    """Put a started task back to pending, held in Postgres until ``until`` (the scheduler
+    dispatches it then); records ``task.deferred``."""
+    task.status = check_transition(TaskStatus(task.status), TaskStatus.PENDING)
+    task.scheduled_at = until
+    task.dispatched_at = None
+    uow.record(task_event(task, EventType.TASK_DEFERRED, until=until.isoformat(), reason=reason))

@@ -34,18 +34,19 @@ class Stack:
     broker_proxy: TcpProxy
     env: dict[str, str]
 
-    def start_worker(self, name: str = "outreach") -> None:
+    def start_worker(self, name: str = "outreach", queue: str = "outreach") -> None:
+        """One ``dramatiq`` process of the agent type's pool, consuming its queue."""
         self.processes.start(
             name,
             [
                 str(BIN / "dramatiq"),
-                "workers.pools.outreach",
+                f"workers.pools.{queue}",
                 "--processes",
                 "1",
                 "--threads",
                 "4",
                 "--queues",
-                "outreach",
+                queue,
             ],
             self.env,
         )
@@ -53,8 +54,11 @@ class Stack:
     def start_relay(self, name: str = "relay") -> None:
         self.processes.start(name, [str(BIN / "agentfleet"), "relay"], self.env)
 
+    def start_scheduler(self, name: str = "scheduler") -> None:
+        self.processes.start(name, [str(BIN / "agentfleet"), "scheduler"], self.env)
 
-def _consumers_on(url: str, queue: str) -> int:
+
+def consumers_on(url: str, queue: str) -> int:
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         declared = connection.channel().queue_declare(queue, passive=True)
@@ -76,6 +80,7 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
             update={
                 "broker_url": broker_url(vhost, proxy.port),
                 "openai_base_url": f"http://127.0.0.1:{sandbox_port}/v1",
+                "apollo_base_url": f"http://127.0.0.1:{sandbox_port}/api/v1",
                 "outbox_poll_interval_s": 1.0,
                 "worker_min_backoff_ms": 200,
                 "log_json": True,
@@ -98,7 +103,7 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         stack.start_worker()
         wait_until(http_ok(f"{stack.sandbox_url}/healthz"), 30, "the sandbox provider")
         wait_until(http_ok(f"{stack.api_url}/healthz"), 30, "the API")
-        wait_until(lambda: _consumers_on(settings.broker_url, "outreach") > 0, 60, "the worker")
+        wait_until(lambda: consumers_on(settings.broker_url, "outreach") > 0, 60, "the worker")
         group.assert_running()
         _declare_events_exchange(settings.broker_url, settings.events_exchange)
         yield stack

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.unit
     [
         (TaskStatus.PENDING, TaskStatus.IN_PROGRESS),
         (TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED),
+        (TaskStatus.IN_PROGRESS, TaskStatus.PENDING),
         (TaskStatus.IN_PROGRESS, TaskStatus.FAILED),
         (TaskStatus.PENDING, TaskStatus.CANCELLED),
         (ApprovalStatus.PENDING, ApprovalStatus.APPROVED),

@@ -7,7 +7,12 @@ import uuid
 import pytest
 
 from shared.agent_types import AgentType
-from shared.task_inputs import DraftOutreachInput, InputInvalid, validate_task_input
+from shared.task_inputs import (
+    DraftOutreachInput,
+    EnrichAccountInput,
+    InputInvalid,
+    validate_task_input,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -59,6 +64,8 @@ def test_a_pipeline_step_names_its_run() -> None:
     run_id = uuid.uuid4()
     raw = {"account_id": str(uuid.uuid4()), "pipeline": {"run_id": str(run_id)}}
     parsed = validate_task_input(AgentType.ENRICHMENT, "enrich_account", raw)
-    assert getattr(parsed, "pipeline").run_id == run_id
-    with pytest.raises(InputInvalid, match="input.pipeline.run_id"):
+    assert isinstance(parsed, EnrichAccountInput)
+    assert parsed.pipeline is not None
+    assert parsed.pipeline.run_id == run_id
+    with pytest.raises(InputInvalid, match=r"input\.pipeline\.run_id"):
         validate_task_input(AgentType.ENRICHMENT, "enrich_account", {**raw, "pipeline": {}})

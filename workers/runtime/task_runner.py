@@ -3,6 +3,8 @@
 * invalid message → dead-lettered with its reason (and recorded as a failed task when its
   ids can be read), never retried;
 * task already finished → acknowledged and skipped (at-least-once delivery, one effect);
+* agent quota (daily / hourly limit, ``maxDailyOutreach``) full → held as pending until the
+  next window, when the scheduler dispatches it again;
 * rate limited → deferred through the outbox, spending no retry;
 * permanent error, or transient error on the last attempt → task failed with the reason;
 * transient error with attempts left → raised, so Dramatiq retries with backoff.
@@ -23,10 +25,20 @@ from dramatiq.middleware import CurrentMessage
 from pydantic import BaseModel
 
 from shared.agent_types import AgentType
+from shared.agents.config import config_model
+from shared.agents.quotas import QuotaFull, quotas_for, release_quota, take_quota
+from shared.agents.runtime_config import agent_config
 from shared.db.base import utcnow
 from shared.db.models import Task
 from shared.db.upsert import insert_if_absent
-from shared.domain.tasks import ensure_task, envelope_for, fail_task, lock_task, start_task
+from shared.domain.tasks import (
+    ensure_task,
+    envelope_for,
+    fail_task,
+    hold_task,
+    lock_task,
+    start_task,
+)
 from shared.envelope import TaskEnvelope, parse_envelope
 from shared.errors import InvalidMessage, PermanentError, RateLimited
 from shared.lifecycles import TaskStatus, TaskTrigger
@@ -63,6 +75,16 @@ def run_task_message(
         return
     bound = log.bind(task_id=str(run.task_id), tenant_id=str(run.tenant_id), trace_id=run.trace_id)
     try:
+        full = _take_quota(ctx, envelope, parsed_input, run)
+        if full is not None:
+            bound.info(
+                "task.held",
+                quota=full.quota.name,
+                limit=full.quota.limit,
+                until=full.reopens_at.isoformat(),
+            )
+            _hold(ctx, envelope, full)
+            return
         handler(ctx, envelope, parsed_input, run)
     except RateLimited as exc:
         bound.info("task.deferred", delay_s=exc.delay_s, reason=str(exc))
@@ -118,12 +140,49 @@ def _is_last_attempt(ctx: WorkerContext, message: dramatiq.Message[Any] | None) 
     return retries >= ctx.settings.task_max_retries
 
 
+def _take_quota(
+    ctx: WorkerContext, envelope: TaskEnvelope, parsed_input: BaseModel, run: TaskRun
+) -> QuotaFull | None:
+    """A slot of each of the agent's quotas for this task; the full quota if one has no room."""
+    agent_id = getattr(parsed_input, "agent_id", None)
+    if not isinstance(agent_id, uuid.UUID):
+        return None
+    agent_type = envelope.agent_type
+    with ctx.db.unit_of_work(run.tenant_id) as uow:
+        config = agent_config(uow, run.tenant_id, agent_id, agent_type, config_model(agent_type))
+        quotas = quotas_for(agent_type, config)
+        if not quotas:
+            return None
+        full = take_quota(
+            uow.session,
+            tenant_id=run.tenant_id,
+            agent_id=agent_id,
+            task_id=run.task_id,
+            quotas=quotas,
+            now=utcnow(),
+        )
+        if full is None:
+            uow.commit()
+        return full
+
+
+def _hold(ctx: WorkerContext, envelope: TaskEnvelope, full: QuotaFull) -> None:
+    with ctx.db.unit_of_work(envelope.tenant_id) as uow:
+        task = lock_task(uow, envelope.tenant_id, envelope.task_id)
+        if task is None or task.status != TaskStatus.IN_PROGRESS:
+            return
+        reason = f"{full.quota.name} limit of {full.quota.limit} per {full.quota.window} reached"
+        hold_task(uow, task, full.reopens_at, reason)
+        uow.commit()
+
+
 def _fail(ctx: WorkerContext, envelope: TaskEnvelope, error: str) -> None:
     with ctx.db.unit_of_work(envelope.tenant_id) as uow:
         task = lock_task(uow, envelope.tenant_id, envelope.task_id)
         if task is None or task.status != TaskStatus.IN_PROGRESS:
             return
         fail_task(uow, task, error)
+        release_quota(uow.session, task.id)
         uow.commit()
 
 
