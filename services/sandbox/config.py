@@ -11,12 +11,31 @@ import argparse
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["FAULTS", "Fault", "SandboxConfig", "add_sandbox_arguments", "config_from_args"]
+__all__ = [
+    "DRAFT_FAULTS",
+    "FAULTS",
+    "DraftFault",
+    "Fault",
+    "SandboxConfig",
+    "add_sandbox_arguments",
+    "config_from_args",
+]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8700
 
-Fault = Literal["error", "timeout", "malformed", "wrong_schema", "trickle", "rate_limit", "quota"]
+Fault = Literal[
+    "error",
+    "timeout",
+    "malformed",
+    "wrong_schema",
+    "trickle",
+    "rate_limit",
+    "quota",
+    "invented_fact",
+    "placeholder",
+    "too_long",
+]
 FAULTS: tuple[Fault, ...] = (
     "error",
     "timeout",
@@ -25,7 +44,13 @@ FAULTS: tuple[Fault, ...] = (
     "trickle",
     "rate_limit",
     "quota",
+    "invented_fact",
+    "placeholder",
+    "too_long",
 )
+DraftFault = Literal["invented_fact", "placeholder", "too_long"]
+"""Faults that spoil a draft's content while keeping it valid JSON of the right shape."""
+DRAFT_FAULTS: tuple[DraftFault, ...] = ("invented_fact", "placeholder", "too_long")
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,12 @@ class SandboxConfig:
     """Fraction of answers whose content is cut-off, invalid JSON."""
     wrong_schema_rate: float = 0
     """Fraction of answers whose content is valid JSON that does not match the schema."""
+    invented_fact_rate: float = 0
+    """Fraction of drafts that state (and cite) a fact found nowhere in the prompt's context."""
+    placeholder_rate: float = 0
+    """Fraction of drafts that greet the contact with an unfilled ``[First Name]``."""
+    too_long_rate: float = 0
+    """Fraction of drafts padded past the context's ``max_words``."""
     rate_limit_storm_s: float = 0
     """For this many seconds (from start, or from when a scenario sets it) every request
     is answered 429 with that provider's retry hint set to ``storm_retry_after_s``."""
@@ -67,6 +98,9 @@ class SandboxConfig:
             "slow_trickle_rate",
             "malformed_rate",
             "wrong_schema_rate",
+            "invented_fact_rate",
+            "placeholder_rate",
+            "too_long_rate",
         ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
@@ -132,6 +166,24 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
         help="fraction of answers that are JSON off the requested schema",
     )
     parser.add_argument(
+        "--invented-fact-rate",
+        type=float,
+        default=0.0,
+        help="fraction of drafts that state a fact absent from the prompt's context",
+    )
+    parser.add_argument(
+        "--placeholder-rate",
+        type=float,
+        default=0.0,
+        help="fraction of drafts left with a placeholder such as [First Name]",
+    )
+    parser.add_argument(
+        "--too-long-rate",
+        type=float,
+        default=0.0,
+        help="fraction of drafts padded past the requested max_words",
+    )
+    parser.add_argument(
         "--rate-limit-storm-s",
         type=float,
         default=0.0,
@@ -170,6 +222,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         trickle_s=args.trickle_s,
         malformed_rate=args.malformed_rate,
         wrong_schema_rate=args.wrong_schema_rate,
+        invented_fact_rate=args.invented_fact_rate,
+        placeholder_rate=args.placeholder_rate,
+        too_long_rate=args.too_long_rate,
         rate_limit_storm_s=args.rate_limit_storm_s,
         storm_retry_after_s=args.storm_retry_after_s,
         quota_exhausted=args.quota_exhausted,

@@ -2,8 +2,8 @@
 
 A schema with ``subject`` and ``body`` gets a sales draft written from the prompt's context;
 any other schema gets each property filled by its type. The same request (and seed) always
-gets the same answer. Faults can spoil an answer on purpose: cut-off JSON, or JSON of the
-wrong shape.
+gets the same answer. Faults can spoil an answer on purpose: cut-off JSON, JSON of the
+wrong shape, or a well-formed draft that invents a fact, keeps a placeholder or runs long.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
+from services.sandbox.config import DraftFault
 from services.sandbox.context import context_from_messages
 from services.sandbox.drafts import write_draft
+from services.sandbox.followups import write_followup
+from services.sandbox.spoilers import spoil_draft
 
 __all__ = [
     "JSON_REPLY",
@@ -41,16 +44,26 @@ _SAMPLE_FORMATS = {
 }
 
 
-def answer_json(messages: Sequence[Any], schema: Mapping[str, Any], *, seed: int) -> str:
+def answer_json(
+    messages: Sequence[Any],
+    schema: Mapping[str, Any],
+    *,
+    seed: int,
+    spoil: DraftFault | None = None,
+) -> str:
     """JSON text valid for ``schema``; a draft from the ``<context>`` block when the schema
-    asks for ``subject`` and ``body``. ``messages`` have OpenAI's role/content shape."""
+    asks for ``subject`` and ``body`` (a follow-up when the context has ``followup.type``),
+    spoiled by ``spoil`` if given. ``messages`` have OpenAI's role/content shape."""
     context = context_from_messages(messages)
     rng = random.Random(_request_hash(messages, schema, seed))
     root = _resolve(schema, schema)
     properties = root.get("properties")
     values: dict[str, Any] = {}
     if isinstance(properties, Mapping) and {"subject", "body"} <= properties.keys():
-        values = write_draft(context, rng).as_values()
+        writer = write_followup if context.text("followup.type") else write_draft
+        values = writer(context, rng).as_values()
+        if spoil is not None:
+            values = spoil_draft(values, context, spoil)
     return json.dumps(_fill(root, schema, "answer", values, 0))
 
 

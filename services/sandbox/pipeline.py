@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from services.sandbox.config import Fault
+from services.sandbox.config import DRAFT_FAULTS, DraftFault, Fault
 from services.sandbox.content import (
     JSON_REPLY,
     TEXT_REPLY,
@@ -170,7 +170,9 @@ async def _respond(
 def _complete(call: LlmCall, state: SandboxState, fault: Fault | None) -> Completion:
     config = state.config
     if call.schema is not None:
-        text = answer_json(call.messages, call.schema, seed=config.seed)
+        text = answer_json(
+            call.messages, call.schema, seed=config.seed, spoil=_draft_fault(state, fault)
+        )
         if fault == "malformed" or state.roll(config.malformed_rate):
             text = malformed(text)
         elif fault == "wrong_schema" or state.roll(config.wrong_schema_rate):
@@ -179,6 +181,23 @@ def _complete(call: LlmCall, state: SandboxState, fault: Fault | None) -> Comple
         text = JSON_REPLY if call.json_mode else TEXT_REPLY
     text, truncated = within_token_limit(text, call.max_tokens)
     return Completion(text, truncated, call.prompt_tokens(), estimate_tokens(text))
+
+
+def _draft_fault(state: SandboxState, fault: Fault | None) -> DraftFault | None:
+    """The content fault for this answer: the queued one, else one drawn by its rate."""
+    for kind in DRAFT_FAULTS:
+        if fault == kind:
+            return kind
+    config = state.config
+    rates: dict[DraftFault, float] = {
+        "invented_fact": config.invented_fact_rate,
+        "placeholder": config.placeholder_rate,
+        "too_long": config.too_long_rate,
+    }
+    for kind, rate in rates.items():
+        if state.roll(rate):
+            return kind
+    return None
 
 
 async def hang(request: Request, seconds: float) -> bool:

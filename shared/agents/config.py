@@ -21,6 +21,7 @@ __all__ = [
     "ContactFinderConfig",
     "EnrichmentConfig",
     "FollowupConfig",
+    "FollowupType",
     "LeadSourceConfig",
     "Limits",
     "OutreachConfig",

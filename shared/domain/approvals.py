@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from shared.db.base import utcnow
 from shared.db.models import ActivityLogEntry, ActorKind, ApprovalItem, Draft
 from shared.db.unit_of_work import UnitOfWork
+from shared.domain.lead_imports import release_lead_import
 from shared.errors import IllegalTransition, NotFound
 from shared.events import Event, EventType
 from shared.lifecycles import ApprovalStatus, DraftStatus, check_transition
@@ -122,7 +123,10 @@ def _decide(
 def approve_item(
     uow: UnitOfWork, tenant_id: uuid.UUID, item_id: uuid.UUID, reviewer: Reviewer
 ) -> ApprovalItem:
-    """Move a pending item to approved (409 from any other state); commits."""
+    """Move a pending item to approved (409 from any other state); commits.
+
+    Approving a ``lead_import`` item hands its accounts on when its run asked for the pipeline.
+    """
     item = _decide(
         uow,
         tenant_id,
@@ -132,6 +136,7 @@ def approve_item(
         EventType.APPROVAL_APPROVED,
         DraftStatus.APPROVED,
     )
+    release_lead_import(uow, item)
     uow.commit()
     return item
 

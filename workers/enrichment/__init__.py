@@ -1,0 +1,1 @@
+"""The enrichment agent (alias research): firmographics, technologies and intent for an account."""
