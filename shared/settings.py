@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         description="Connection for the outbox relay (role agentfleet_relay); "
         "defaults to database_url with that role.",
     )
+    scheduler_database_url: str | None = Field(
+        default=None,
+        description="Connection for the scheduler (role agentfleet_scheduler); "
+        "defaults to database_url with that role.",
+    )
     migration_database_url: str | None = Field(
         default=None, description="Owner connection used by migrations; defaults to database_url."
     )
@@ -116,6 +121,8 @@ class Settings(BaseSettings):
     outbox_poll_interval_s: PositiveFloat = 1.0
     outbox_claim_ttl_s: PositiveFloat = 30.0
     relay_reconnect_max_s: PositiveFloat = 10.0
+    scheduler_poll_interval_s: PositiveFloat = 5.0
+    scheduler_batch_size: PositiveInt = 100
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -141,6 +148,10 @@ class Settings(BaseSettings):
     def relay_url(self) -> str:
         """The relay's connection URL (its own database role)."""
         return self.relay_database_url or _with_user(self.database_url, "agentfleet_relay")
+
+    def scheduler_url(self) -> str:
+        """The scheduler's connection URL (its own database role)."""
+        return self.scheduler_database_url or _with_user(self.database_url, "agentfleet_scheduler")
 
     def migration_url(self) -> str:
         """The migration owner's connection URL."""

@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request, Response
 
 from services.api.problems import install_problem_handlers, problem_response
 from services.api.routes import (
+    agent_activity,
+    agent_metrics,
     agent_tasks,
     agents,
     approvals,
@@ -61,6 +63,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(agents.router)
     app.include_router(agent_tasks.router)
+    app.include_router(agent_activity.router)
+    app.include_router(agent_metrics.router)
     app.include_router(approvals.router)
     app.include_router(credentials.router)
     app.include_router(usage.router)

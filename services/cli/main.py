@@ -42,6 +42,16 @@ def _relay(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _scheduler(_args: argparse.Namespace) -> int:
+    from shared.logging import configure_logging
+    from workers.scheduler.main import run_scheduler
+
+    settings = _settings_or_exit()
+    configure_logging(settings)
+    run_scheduler(settings)
+    return 0
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from services.sandbox.config import config_from_args
     from services.sandbox.server import run_sandbox
@@ -141,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     api.set_defaults(run=_api)
 
     commands.add_parser("relay", help="run the outbox relay").set_defaults(run=_relay)
+    commands.add_parser(
+        "scheduler", help="run the scheduler (cron runs, due follow-ups, approval expiry)"
+    ).set_defaults(run=_scheduler)
 
     sandbox = commands.add_parser("sandbox", help="serve the sandbox LLM provider")
     add_sandbox_arguments(sandbox)

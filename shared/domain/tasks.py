@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shared.agent_types import AgentType
+from shared.agents.daily_metrics import record_task_outcome
 from shared.db.base import utcnow
 from shared.db.models import Task
 from shared.db.unit_of_work import UnitOfWork
@@ -257,6 +258,7 @@ def complete_task(
     task.items_failed = failed
     task.completed_at = utcnow()
     uow.record(task_event(task, EventType.TASK_COMPLETED, output=output))
+    record_task_outcome(uow, task, tasks_completed=1, items_processed=task.items_processed)
 
 
 def cancel_task(uow: UnitOfWork, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task:
@@ -282,6 +284,7 @@ def fail_task(uow: UnitOfWork, task: Task, error: str) -> None:
     task.items_failed += 1
     task.completed_at = utcnow()
     uow.record(task_event(task, EventType.TASK_FAILED, error=error))
+    record_task_outcome(uow, task, tasks_failed=1)
 
 
 def hold_task(uow: UnitOfWork, task: Task, until: datetime, reason: str) -> None:

@@ -42,8 +42,10 @@ def _entries(key: str, value: Any) -> list[tuple[str, Any]]:
     (``{"industry": {"value": ..., "source": ...}}``) one per name, anything else itself."""
     if isinstance(value, list):
         return [(key, entry) for entry in value]
-    if isinstance(value, Mapping) and value and all(
-        isinstance(v, Mapping) and "value" in v for v in value.values()
+    if (
+        isinstance(value, Mapping)
+        and value
+        and all(isinstance(v, Mapping) and "value" in v for v in value.values())
     ):
         return [(str(name), fact) for name, fact in value.items()]
     return [(key, value)]

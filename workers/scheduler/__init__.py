@@ -1,0 +1,17 @@
+"""The scheduler: turns due cron schedules, due held tasks and expired approval items into
+tasks and transitions. Durable state lives in Postgres; several replicas may run at once.
+"""
+
+from workers.scheduler.main import build_scheduler, run_scheduler
+from workers.scheduler.scheduler import Scheduler, SchedulerCycle
+from workers.scheduler.slots import latest_slot, schedule_key, scheduled_task_id
+
+__all__ = [
+    "Scheduler",
+    "SchedulerCycle",
+    "build_scheduler",
+    "latest_slot",
+    "run_scheduler",
+    "schedule_key",
+    "scheduled_task_id",
+]

@@ -1,0 +1,115 @@
+"""The scheduler's statements: which tenants have due work, and one-statement claims.
+
+Claims are one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``: two
+replicas never take the same row, and a row one of them already moved no longer matches.
+Timestamps are passed in (UTC), so a test can run the scheduler at a chosen moment.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shared.db.models import Agent, ApprovalItem, Task, Tenant, TenantStatus
+from shared.lifecycles import AgentStatus, ApprovalStatus, TaskStatus, check_transition
+
+__all__ = ["SCHEDULABLE_STATUSES", "claim_due_tasks", "claim_expired_approvals", "due_tenants"]
+
+# The agent states that take work (as for a task assigned by hand); paused agents never fire.
+SCHEDULABLE_STATUSES = (AgentStatus.IDLE.value, AgentStatus.ACTIVE.value)
+
+
+def due_tenants(session: Session, now: datetime) -> list[uuid.UUID]:
+    """Active tenants with scheduled agents, due held tasks or expired pending approvals.
+
+    On Postgres a SECURITY DEFINER function answers, since row-level security hides other
+    tenants from the scheduler's role; SQLite (embedded mode) has no such wall.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            sa.text("SELECT agentfleet_scheduler_tenants(:now)"), {"now": now}
+        ).scalars()
+        return list(rows)
+    scheduled = sa.exists().where(
+        Agent.tenant_id == Tenant.id,
+        Agent.enabled.is_(True),
+        Agent.schedule.is_not(None),
+        Agent.status.in_(SCHEDULABLE_STATUSES),
+    )
+    held = sa.exists().where(Task.tenant_id == Tenant.id, *_due_task_filter(now))
+    expired = sa.exists().where(ApprovalItem.tenant_id == Tenant.id, *_expired_filter(now))
+    query = (
+        sa.select(Tenant.id)
+        .where(Tenant.status == TenantStatus.ACTIVE.value, sa.or_(scheduled, held, expired))
+        .order_by(Tenant.id)
+    )
+    return list(session.scalars(query))
+
+
+def _due_task_filter(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        Task.status == TaskStatus.PENDING.value,
+        Task.dispatched_at.is_(None),
+        Task.scheduled_at <= now,
+    )
+
+
+def _expired_filter(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        ApprovalItem.status == ApprovalStatus.PENDING.value,
+        ApprovalItem.expires_at <= now,
+    )
+
+
+def claim_due_tasks(
+    session: Session, tenant_id: uuid.UUID, now: datetime, *, limit: int
+) -> list[Task]:
+    """Mark up to ``limit`` due held tasks of the tenant dispatched, oldest due first.
+
+    The caller dispatches the returned tasks in the same transaction, so the mark and the
+    outbox row commit together.
+    """
+    due = (
+        sa.select(Task.id)
+        .where(Task.tenant_id == tenant_id, *_due_task_filter(now))
+        .order_by(Task.scheduled_at, Task.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        sa.update(Task)
+        .where(Task.id.in_(due))
+        .values(dispatched_at=now)
+        .returning(Task)
+        .execution_options(synchronize_session=False)
+    )
+    tasks = list(session.scalars(statement))
+    tasks.sort(key=lambda task: (task.scheduled_at or now, task.id))
+    return tasks
+
+
+def claim_expired_approvals(
+    session: Session, tenant_id: uuid.UUID, now: datetime, *, limit: int
+) -> list[ApprovalItem]:
+    """Move up to ``limit`` pending approval items past ``expires_at`` to expired."""
+    expired = (
+        sa.select(ApprovalItem.id)
+        .where(ApprovalItem.tenant_id == tenant_id, *_expired_filter(now))
+        .order_by(ApprovalItem.expires_at, ApprovalItem.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        sa.update(ApprovalItem)
+        .where(ApprovalItem.id.in_(expired))
+        .values(
+            status=check_transition(ApprovalStatus.PENDING, ApprovalStatus.EXPIRED).value,
+            version=ApprovalItem.version + 1,
+        )
+        .returning(ApprovalItem)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.scalars(statement))

@@ -1,0 +1,158 @@
+"""The scheduler loop: for every tenant with due work, fire due cron slots, dispatch due held
+tasks and expire overdue approval items.
+
+Several replicas may run at once: cron runs are keyed per agent and slot (a second submission
+finds the first), and held tasks and approval items are claimed with ``SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+
+from shared.db.base import utcnow
+from shared.db.database import Database
+from shared.db.unit_of_work import UnitOfWork
+from workers.scheduler.claims import due_tenants
+from workers.scheduler.held import dispatch_due_tasks, expire_approvals
+from workers.scheduler.schedules import run_due_schedules
+
+__all__ = ["Scheduler", "SchedulerCycle"]
+
+logger = structlog.get_logger(__name__)
+
+_BACKOFF_BASE_S = 0.5
+_BACKOFF_MAX_S = 30.0
+
+
+class _Step(Protocol):
+    def __call__(
+        self, uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, *, limit: int
+    ) -> int: ...
+
+
+@dataclass(frozen=True)
+class SchedulerCycle:
+    tenants: int = 0
+    fired: int = 0
+    skipped: int = 0
+    dispatched: int = 0
+    expired: int = 0
+    failed_tenants: int = 0
+
+
+class Scheduler:
+    """One replica's loop; ``clock`` is injectable so tests can pick the moment it runs at."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        poll_interval_s: float,
+        batch_size: int,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._poll_interval_s = poll_interval_s
+        self._batch_size = batch_size
+        self._clock = clock
+        self._log = logger.bind(scheduler_id=uuid.uuid4().hex[:8])
+
+    def cycle(self) -> SchedulerCycle:
+        """One pass over every tenant with due work."""
+        now = self._clock()
+        with self._db.unit_of_work() as uow:
+            tenant_ids = due_tenants(uow.session, now)
+        totals = {"fired": 0, "skipped": 0, "dispatched": 0, "expired": 0, "failed": 0}
+        for tenant_id in tenant_ids:
+            try:
+                counts = self._tenant_cycle(tenant_id, now)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception:
+                # One tenant's bad data must not stop the others' schedules.
+                totals["failed"] += 1
+                self._log.exception("scheduler.tenant_failed", tenant_id=str(tenant_id))
+                continue
+            for name, count in counts.items():
+                totals[name] += count
+        result = SchedulerCycle(
+            tenants=len(tenant_ids),
+            fired=totals["fired"],
+            skipped=totals["skipped"],
+            dispatched=totals["dispatched"],
+            expired=totals["expired"],
+            failed_tenants=totals["failed"],
+        )
+        if result.fired or result.skipped or result.dispatched or result.expired:
+            self._log.info(
+                "scheduler.cycle",
+                tenants=result.tenants,
+                fired=result.fired,
+                skipped=result.skipped,
+                dispatched=result.dispatched,
+                expired=result.expired,
+            )
+        return result
+
+    def _tenant_cycle(self, tenant_id: uuid.UUID, now: datetime) -> dict[str, int]:
+        outcome = run_due_schedules(self._db, tenant_id, now)
+        dispatched = self._drain(dispatch_due_tasks, tenant_id, now)
+        expired = self._drain(expire_approvals, tenant_id, now)
+        if dispatched or expired:
+            self._log.info(
+                "scheduler.tenant_settled",
+                tenant_id=str(tenant_id),
+                dispatched=dispatched,
+                expired=expired,
+            )
+        return {
+            "fired": outcome.fired,
+            "skipped": outcome.skipped,
+            "dispatched": dispatched,
+            "expired": expired,
+        }
+
+    def _drain(self, step: _Step, tenant_id: uuid.UUID, now: datetime) -> int:
+        total = 0
+        while True:
+            with self._db.unit_of_work(tenant_id) as uow:
+                count = step(uow, tenant_id, now, limit=self._batch_size)
+            total += count
+            if count < self._batch_size:
+                return total
+
+    def run(self, stop: threading.Event) -> None:
+        """Schedule until ``stop`` is set, riding out database outages with backoff."""
+        self._log.info("scheduler.started", poll_interval_s=self._poll_interval_s)
+        failures = 0
+        while not stop.is_set():
+            try:
+                self.cycle()
+            except SQLAlchemyError as exc:
+                failures += 1
+                delay_s = self._backoff(failures)
+                self._log.warning("scheduler.db_error", error=str(exc), retry_in_s=delay_s)
+                stop.wait(delay_s)
+                continue
+            except Exception:
+                failures += 1
+                delay_s = self._backoff(failures)
+                self._log.exception("scheduler.unexpected_error", retry_in_s=delay_s)
+                stop.wait(delay_s)
+                continue
+            failures = 0
+            stop.wait(self._poll_interval_s)
+        self._log.info("scheduler.stopped")
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(_BACKOFF_MAX_S, _BACKOFF_BASE_S * 2 ** min(attempt - 1, 30))
+        return float(delay * random.uniform(0.5, 1.0))
