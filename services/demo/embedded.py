@@ -1,8 +1,8 @@
 """Embedded mode: the production components wired to in-process stand-ins on one machine.
 
 SQLite replaces Postgres, Dramatiq's stub broker with in-process worker threads replaces
-RabbitMQ, and the sandbox provider serves on loopback. The API, the relay, the outreach actor
-and its service are the production code; only the adapters differ (see ``DIFFERENCES``).
+RabbitMQ, and the sandbox provider serves on loopback. The API, the relay, all six agents'
+actors and services are the production code; only the adapters differ (see ``DIFFERENCES``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from shared.db.database import Database, open_database
 from shared.logging import configure_logging
 from shared.ratelimit import OpenGate
 from shared.settings import Settings
-from workers.outreach.actor import declare_outreach_actor
+from workers.fleet import FLEET
 from workers.relay.publishers import InProcessPublisher
 from workers.relay.relay import Relay
 from workers.relay.wakeup import EngineCommitWakeup
@@ -44,6 +44,7 @@ DIFFERENCES = (
     "relay wake-up: commit hook on the engine instead of Postgres LISTEN/NOTIFY",
     "events: collected in memory instead of the agentfleet.events exchange",
     "provider rate limits: not enforced (the rate governor lives in Redis)",
+    "scheduler: not running (no cron runs, held follow-ups stay held)",
 )
 
 
@@ -70,7 +71,7 @@ class EmbeddedStack:
 
 
 def start_embedded(workdir: Path, *, worker_threads: int = 8) -> EmbeddedStack:
-    """Start the sandbox, the database, the outreach pool and the relay in this process."""
+    """Start the sandbox, the database, every agent's pool and the relay in this process."""
     workdir.mkdir(parents=True, exist_ok=True)
     database_file = workdir / "agentfleet.db"
     database_file.unlink(missing_ok=True)
@@ -78,6 +79,7 @@ def start_embedded(workdir: Path, *, worker_threads: int = 8) -> EmbeddedStack:
     settings = Settings(
         database_url=f"sqlite:///{database_file}",
         openai_base_url=sandbox.base_url,
+        apollo_base_url=sandbox.provider_base_url("apollo"),
         encryption_key=secrets.token_urlsafe(32),
         db_pool_size=worker_threads + 4,
         outbox_poll_interval_s=0.5,
@@ -94,7 +96,8 @@ def start_embedded(workdir: Path, *, worker_threads: int = 8) -> EmbeddedStack:
     providers = ProviderAccess(settings, db, credential_cipher(settings), OpenGate())
     boot = WorkerBoot(lambda: WorkerContext(settings, db, dead_letters, providers))
     broker.add_middleware(boot)
-    declare_outreach_actor(broker, boot)
+    for declare in FLEET.values():
+        declare(broker, boot)
     boot.start()
     worker = dramatiq.Worker(broker, worker_threads=worker_threads, worker_timeout=100)
     worker.start()

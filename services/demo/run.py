@@ -1,4 +1,5 @@
-"""``make demo``: seed a tenant, push outreach tasks through the HTTP API, print the queue."""
+"""``make demo``: a prospecting run from an ICP through all six agents, then a batch of
+outreach tasks for a seeded CRM, both through the HTTP API; prints what came out."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 
 from services.demo.embedded import DIFFERENCES, EmbeddedStack, embedded_api, start_embedded
+from services.demo.prospecting import run_prospecting
 from services.demo.seed import seed_sample_crm
 from services.serving import serve_app
 from shared.lifecycles import TaskPriority
@@ -31,12 +33,33 @@ def run_demo(*, tasks: int = 24, workdir: str | None = None, timeout_s: float = 
     stack = start_embedded(directory)
     try:
         with serve_app(embedded_api(stack)) as api_url:
-            return _run(stack, api_url, tasks, timeout_s, started)
+            prospecting_ok = _prospect(stack, api_url, timeout_s)
+            outreach_ok = _run(stack, api_url, tasks, timeout_s, started)
+            return 0 if prospecting_ok and outreach_ok else 1
     finally:
         stack.stop()
 
 
-def _run(stack: EmbeddedStack, api_url: str, count: int, timeout_s: float, started: float) -> int:
+def _prospect(stack: EmbeddedStack, api_url: str, timeout_s: float) -> bool:
+    tenant_id = create_tenant(stack.db, "Prospecting Demo", slug="prospecting-demo")
+    key = create_api_key(stack.db, tenant_id, name="demo")
+    headers = {"Authorization": f"Bearer {key.token}"}
+    print("\nprospecting run: ICP → lead_source → enrichment → contact_finder → scoring → outreach")
+    with httpx.Client(base_url=api_url, headers=headers, timeout=30) as client:
+        result = run_prospecting(client, stack.db, tenant_id, timeout_s)
+        queue = client.get("/v1/approvals", params={"limit": 3}).json()
+    for agent_type in ("lead_source", "enrichment", "contact_finder", "scoring", "outreach"):
+        counts = result.tasks_by_type.get(agent_type, {})
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+        print(f"  {agent_type:<15} tasks: {summary}")
+    print(f"  accounts: {len(result.accounts)} · contacts: {result.contacts}")
+    for name, score in result.accounts:
+        print(f"    {name:<28} score {score if score is None else f'{score:.2f}'}")
+    _print_queue(queue)
+    return result.succeeded
+
+
+def _run(stack: EmbeddedStack, api_url: str, count: int, timeout_s: float, started: float) -> bool:
     tenant_id = create_tenant(stack.db, "Demo Tenant", slug="demo")
     key = create_api_key(stack.db, tenant_id, name="demo")
     targets = seed_sample_crm(stack.db, tenant_id, contacts=count)
@@ -73,7 +96,7 @@ def _run(stack: EmbeddedStack, api_url: str, count: int, timeout_s: float, start
     )
     print("events published: " + ", ".join(f"{k} {v}" for k, v in sorted(by_type.items())))
     print(f"elapsed: {time.monotonic() - started:.1f}s")
-    return 0 if done == len(task_ids) and queue["total"] == len(task_ids) else 1
+    return done == len(task_ids) and queue["total"] == len(task_ids)
 
 
 def _wait_for(client: httpx.Client, task_ids: list[str], timeout_s: float) -> list[str]:
@@ -87,7 +110,8 @@ def _wait_for(client: httpx.Client, task_ids: list[str], timeout_s: float) -> li
 
 
 def _print_queue(queue: dict[str, Any]) -> None:
-    print(f"\napproval queue — {queue['total']} pending, urgent first:\n")
+    shown = len(queue["items"])
+    print(f"\napproval queue — {queue['total']} pending, urgent first (showing {shown}):\n")
     for number, item in enumerate(queue["items"], start=1):
         content = item["content"]
         print(f"{number:>2}. [{item['priority']:>6}] {item['title']}")

@@ -28,5 +28,9 @@ def test_make_demo_from_a_fresh_clone_prints_pending_approvals(tmp_path: Path) -
     assert demo.returncode == 0, output[-4000:]
     assert "embedded mode" in output
     assert "approval queue — 24 pending" in output
+    assert "prospecting run: ICP" in output
+    for agent_type in ("lead_source", "enrichment", "contact_finder", "scoring", "outreach"):
+        assert f"{agent_type:<15} tasks: " in output
+    assert "failed" not in output.split("prospecting run", 1)[1].split("seeded tenant")[0]
     assert "tasks: 24/24 completed, 0 failed" in output
     assert "Traceback" not in output
