@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shared.agents.daily_metrics import bump_daily_metrics
 from shared.db.base import utcnow
 from shared.db.models import ActivityLogEntry, ActorKind, ApprovalItem, Draft
 from shared.db.unit_of_work import UnitOfWork
@@ -101,6 +102,15 @@ def _decide(
             entity_id=item.id,
             details=details,
         )
+    )
+    rejected = target is ApprovalStatus.REJECTED
+    bump_daily_metrics(
+        uow,
+        tenant_id=tenant_id,
+        agent_id=item.agent_id,
+        agent_type=item.agent_type,
+        approvals_approved=0 if rejected else 1,
+        approvals_rejected=1 if rejected else 0,
     )
     uow.record(
         Event(

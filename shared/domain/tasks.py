@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -247,8 +248,10 @@ def complete_task(
     *,
     succeeded: int = 1,
     failed: int = 0,
+    metrics: Mapping[str, int] | None = None,
 ) -> None:
-    """Finish ``task``; a run over many items passes how many of them succeeded and failed."""
+    """Finish ``task``; a run over many items passes how many of them succeeded and failed,
+    and ``metrics`` adds to the agent's other daily counters (``drafts_created``, …)."""
     task.status = check_transition(TaskStatus(task.status), TaskStatus.COMPLETED)
     task.output = output
     task.error = None
@@ -258,7 +261,9 @@ def complete_task(
     task.items_failed = failed
     task.completed_at = utcnow()
     uow.record(task_event(task, EventType.TASK_COMPLETED, output=output))
-    record_task_outcome(uow, task, tasks_completed=1, items_processed=task.items_processed)
+    record_task_outcome(
+        uow, task, tasks_completed=1, items_processed=task.items_processed, **(metrics or {})
+    )
 
 
 def cancel_task(uow: UnitOfWork, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task:

@@ -142,6 +142,13 @@ def test_one_run_from_an_icp_ends_in_drafts_for_the_top_contacts(
     assert sorted(i.draft_id for i in items if i.status == "pending") == sorted(
         d.id for d in drafts
     )
+    with httpx.Client(base_url=stack.api_url, timeout=10, headers=auth(tenant.token)) as api:
+        scoring = api.get(f"/v1/agents/{agents['scoring']}/metrics").json()["summary"]
+        drafting = api.get(f"/v1/agents/{agents['outreach']}/metrics").json()["summary"]
+    assert scoring["opportunities_identified"] == len(outreach)
+    assert scoring["tasks_completed"] == len(scorings)
+    assert drafting["tasks_completed"] == len(outreach)
+
     by_account: dict[uuid.UUID | None, list[Contact]] = defaultdict(list)
     for contact in contacts:
         by_account[contact.account_id].append(contact)

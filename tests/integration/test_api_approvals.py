@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from services.demo.seed import SeededTarget
 from shared.db.database import Database
-from shared.db.models import ApprovalItem, Draft, OutboxMessage
+from shared.db.models import ApprovalItem, DailyMetric, Draft, OutboxMessage
 from shared.roles import Role
 from shared.tenancy import CreatedKey, create_api_key
 from tests.support.api import auth
@@ -54,6 +54,12 @@ def test_pending_items_are_listed_and_approved(
         assert draft.status == "approved"
         assert item.reviewer_key_id == tenant.key_id
         assert item.reviewed_at is not None
+        counted = uow.session.execute(
+            sa.select(DailyMetric.approvals_approved, DailyMetric.approvals_rejected).where(
+                DailyMetric.tenant_id == tenant.tenant_id, DailyMetric.agent_type == "outreach"
+            )
+        ).all()
+        assert [tuple(row) for row in counted] == [(1, 0)]
 
 
 def test_reject_needs_a_reason_and_guards_the_transition(

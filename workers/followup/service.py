@@ -86,7 +86,7 @@ def draft_followup(
             **_details(request, loaded, plan),
         }
         _schedule_next(uow, task, request, config, loaded, plan, output)
-        complete_task(uow, task, output)
+        complete_task(uow, task, output, metrics={"drafts_created": 1})
         uow.commit()
 
 

@@ -97,7 +97,7 @@ def draft_outreach(
             )
             if followup is not None:
                 output["followup_task_id"] = str(followup.id)
-        complete_task(uow, task, output)
+        complete_task(uow, task, output, metrics={"drafts_created": 1})
         uow.commit()
 
 

@@ -80,11 +80,15 @@ def score_records(
             ],
             "scored": count,
         }
+        identified = 0
         if request.pipeline is not None:
             output["hand_offs"] = hand_on_to_outreach(
                 uow, task, records, scored, config, request.pipeline, agent_id=agent_id, now=now
             )
-        complete_task(uow, task, output, succeeded=count)
+            identified = len(output["hand_offs"]["handed"])
+        complete_task(
+            uow, task, output, succeeded=count, metrics={"opportunities_identified": identified}
+        )
         uow.commit()
 
 
