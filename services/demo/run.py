@@ -49,7 +49,7 @@ def _prospect(stack: EmbeddedStack, api_url: str, timeout_s: float) -> bool:
         result = run_prospecting(client, stack.db, tenant_id, timeout_s)
         queue = client.get("/v1/approvals", params={"limit": 3}).json()
     for agent_type in ("lead_source", "enrichment", "contact_finder", "scoring", "outreach"):
-        counts = result.tasks_by_type.get(agent_type, {})
+        counts = result.tasks_by_type.get(agent_type, collections.Counter[str]())
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
         print(f"  {agent_type:<15} tasks: {summary}")
     print(f"  accounts: {len(result.accounts)} · contacts: {result.contacts}")

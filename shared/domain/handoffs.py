@@ -12,14 +12,24 @@ from datetime import datetime
 from typing import Any
 
 from shared.agent_types import AgentType
+from shared.agents.activity import log_agent_action
+from shared.agents.runtime_config import pick_agent
 from shared.db.models import AgentMessage, AgentMessageType, Task
 from shared.db.unit_of_work import UnitOfWork
 from shared.db.upsert import insert_if_absent
 from shared.domain.tasks import envelope_for, get_task, task_event
 from shared.events import EventType
 from shared.lifecycles import TaskPriority, TaskStatus, TaskTrigger
+from shared.task_inputs import (
+    EnrichAccountInput,
+    FindContactsInput,
+    PipelineSpec,
+    ScoreRecordsInput,
+)
 
-__all__ = ["HandOff", "hand_off", "hand_off_id"]
+AccountStepInput = EnrichAccountInput | FindContactsInput | ScoreRecordsInput
+
+__all__ = ["HandOff", "hand_account_on", "hand_off", "hand_off_id"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +96,48 @@ def hand_off(uow: UnitOfWork, parent: Task, handoff: HandOff) -> Task | None:
     if handoff.due_at is None:
         uow.dispatch(envelope_for(task))
     return task
+
+
+_ACCOUNT_STEPS: dict[AgentType, tuple[str, type[AccountStepInput]]] = {
+    AgentType.ENRICHMENT: ("enrich_account", EnrichAccountInput),
+    AgentType.CONTACT_FINDER: ("find_contacts", FindContactsInput),
+    AgentType.SCORING: ("score_records", ScoreRecordsInput),
+}
+
+
+def hand_account_on(
+    uow: UnitOfWork,
+    parent: Task,
+    account_id: uuid.UUID,
+    agent_type: AgentType,
+    pipeline: PipelineSpec,
+) -> uuid.UUID:
+    """Hand one account to the pipeline's next per-account step (enrichment, contact_finder or
+    scoring), taken by the run's agent for that type or the tenant's; the next task's id
+    (the same on a repeat, when nothing new is written)."""
+    agent_id = pick_agent(uow, parent.tenant_id, agent_type, pipeline.agents.get(agent_type))
+    task_type, model = _ACCOUNT_STEPS[agent_type]
+    request = model(account_id=account_id, agent_id=agent_id, pipeline=pipeline)
+    created = hand_off(
+        uow,
+        parent,
+        HandOff(
+            agent_type=agent_type,
+            task_type=task_type,
+            input=request.model_dump(mode="json", exclude_none=True),
+            key=str(account_id),
+            to_agent_id=agent_id,
+        ),
+    )
+    if created is None:
+        return hand_off_id(parent.id, f"{agent_type.value}:{account_id}")
+    log_agent_action(
+        uow,
+        parent,
+        "account.handed_off",
+        entity_type="account",
+        entity_id=account_id,
+        to_agent_type=agent_type.value,
+        to_task_id=str(created.id),
+    )
+    return created.id

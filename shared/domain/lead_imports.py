@@ -13,13 +13,11 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from shared.agent_types import AgentType
-from shared.agents.activity import log_agent_action
-from shared.agents.runtime_config import pick_agent
 from shared.db.models import Account, ApprovalItem, ApprovalItemType, Task
 from shared.db.unit_of_work import UnitOfWork
-from shared.domain.handoffs import HandOff, hand_off
+from shared.domain.handoffs import hand_account_on
 from shared.domain.tasks import get_task
-from shared.task_inputs import EnrichAccountInput, PipelineSpec
+from shared.task_inputs import PipelineSpec
 
 __all__ = [
     "ACCOUNT_IDS_CONTEXT_KEY",
@@ -36,40 +34,15 @@ ACCOUNT_IDS_CONTEXT_KEY = "account_ids"
 
 def hand_on_accounts(
     uow: UnitOfWork, parent: Task, account_ids: Sequence[uuid.UUID], pipeline: PipelineSpec
-) -> list[Task]:
-    """An ``enrich_account`` task per account (each with the pipeline spec); the new tasks."""
-    agent_id = pick_agent(
-        uow, parent.tenant_id, AgentType.ENRICHMENT, pipeline.agents.get(AgentType.ENRICHMENT)
-    )
-    created = []
-    for account_id in account_ids:
-        request = EnrichAccountInput(account_id=account_id, agent_id=agent_id, pipeline=pipeline)
-        task = hand_off(
-            uow,
-            parent,
-            HandOff(
-                agent_type=AgentType.ENRICHMENT,
-                task_type="enrich_account",
-                input=request.model_dump(mode="json", exclude_none=True),
-                key=str(account_id),
-                to_agent_id=agent_id,
-            ),
-        )
-        if task is not None:
-            log_agent_action(
-                uow,
-                parent,
-                "account.handed_off",
-                entity_type="account",
-                entity_id=account_id,
-                to_agent_type=AgentType.ENRICHMENT.value,
-                to_task_id=str(task.id),
-            )
-            created.append(task)
-    return created
+) -> list[uuid.UUID]:
+    """An ``enrich_account`` task per account (each with the pipeline spec); their ids."""
+    return [
+        hand_account_on(uow, parent, account_id, AgentType.ENRICHMENT, pipeline)
+        for account_id in account_ids
+    ]
 
 
-def release_lead_import(uow: UnitOfWork, item: ApprovalItem) -> list[Task]:
+def release_lead_import(uow: UnitOfWork, item: ApprovalItem) -> list[uuid.UUID]:
     """On approval of a ``lead_import`` item that carries a pipeline spec: hand its accounts
     (those that still exist) on to enrichment."""
     raw_spec = (item.context or {}).get(PIPELINE_CONTEXT_KEY)

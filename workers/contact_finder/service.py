@@ -12,16 +12,16 @@ import structlog
 from shared.agent_types import AgentType
 from shared.agents.activity import log_agent_action
 from shared.agents.config import ContactFinderConfig
-from shared.agents.runtime_config import agent_config, pick_agent
+from shared.agents.runtime_config import agent_config
 from shared.apollo import ApolloClient, Person
 from shared.db.models import Account, Contact, Task
 from shared.db.unit_of_work import UnitOfWork
-from shared.domain.handoffs import HandOff, hand_off
+from shared.domain.handoffs import hand_account_on
 from shared.domain.tasks import complete_task, lock_task
 from shared.envelope import TaskEnvelope
 from shared.errors import AgentfleetError, NotFound, PermanentError
 from shared.lifecycles import TaskStatus
-from shared.task_inputs import FindContactsInput, PipelineSpec, ScoreRecordsInput
+from shared.task_inputs import FindContactsInput
 from workers.contact_finder.contacts import SavedContacts, Skip, save_contacts
 from workers.contact_finder.search import (
     AccountRef,
@@ -72,9 +72,6 @@ def find_contacts(
             uow.commit()
             log.info("task.skipped", task_id=str(run.task_id), reason="no longer in progress")
             return
-        if task.agent_id is None:
-            # A message published straight to the queue names its agent only in the input.
-            task.agent_id = request.agent_id
         saved = save_contacts(uow, task, request.account_id, people)
         saved.skipped = [*skipped, *saved.skipped]
         _log_results(uow, task, request, saved)
@@ -88,8 +85,10 @@ def find_contacts(
             "credits": spend.credits,
         }
         if request.pipeline is not None:
-            handed = _hand_to_scoring(uow, task, request.account_id, request.pipeline)
-            output["handed_off_task_id"] = str(handed.id) if handed else None
+            handed = hand_account_on(
+                uow, task, request.account_id, AgentType.SCORING, request.pipeline
+            )
+            output["handed_off_task_id"] = str(handed)
         complete_task(uow, task, output, succeeded=len(saved.found), failed=len(saved.skipped))
         uow.commit()
 
@@ -194,37 +193,6 @@ def _merged(searched: Person, matched: Person) -> Person:
             "first_name": matched.first_name or searched.first_name,
         }
     )
-
-
-def _hand_to_scoring(
-    uow: UnitOfWork, task: Task, account_id: uuid.UUID, pipeline: PipelineSpec
-) -> Task | None:
-    agent_id = pick_agent(
-        uow, task.tenant_id, AgentType.SCORING, pipeline.agents.get(AgentType.SCORING)
-    )
-    request = ScoreRecordsInput(account_id=account_id, agent_id=agent_id, pipeline=pipeline)
-    handed = hand_off(
-        uow,
-        task,
-        HandOff(
-            agent_type=AgentType.SCORING,
-            task_type="score_records",
-            input=request.model_dump(mode="json", exclude_none=True),
-            key=str(account_id),
-            to_agent_id=agent_id,
-        ),
-    )
-    if handed is not None:
-        log_agent_action(
-            uow,
-            task,
-            "account.handed_off",
-            entity_type="account",
-            entity_id=account_id,
-            to_agent_type=AgentType.SCORING.value,
-            to_task_id=str(handed.id),
-        )
-    return handed
 
 
 def _reasons(skipped: list[Skip]) -> dict[str, int]:

@@ -18,6 +18,7 @@ from shared.apollo import Organization
 from shared.db.base import utcnow
 from shared.db.models import Account, Provider, UsageOutcome
 from shared.db.unit_of_work import UnitOfWork
+from shared.domain.handoffs import hand_account_on
 from shared.domain.tasks import complete_task, lock_task
 from shared.envelope import TaskEnvelope
 from shared.errors import AgentfleetError, NotFound, PermanentError
@@ -28,7 +29,7 @@ from shared.usage import ProviderCall
 from workers.enrichment.billing import bill_call, record_failed_call
 from workers.enrichment.facts import OrganizationFacts, organization_facts
 from workers.enrichment.prompt import PROMPT_VERSION, build_messages, input_hash, summary_schema
-from workers.enrichment.store import hand_on_to_contact_finder, lock_account, write_enrichment
+from workers.enrichment.store import lock_account, write_enrichment
 from workers.runtime.context import WorkerContext
 from workers.runtime.task_runner import TaskRun
 
@@ -89,8 +90,8 @@ def enrich_account(
             "version": account.version,
         }
         if request.pipeline is not None:
-            next_task = hand_on_to_contact_finder(
-                uow, task, account.id, request.pipeline, agent_id=request.agent_id
+            next_task = hand_account_on(
+                uow, task, account.id, AgentType.CONTACT_FINDER, request.pipeline
             )
             output["handed_off_task_id"] = str(next_task)
         _bill_summary(uow, ctx, run, request, summary)

@@ -7,17 +7,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shared.agent_types import AgentType
 from shared.agents.activity import log_agent_action
-from shared.agents.runtime_config import pick_agent
 from shared.db.models import Account, Opportunity, OpportunityKind, Task
 from shared.db.unit_of_work import UnitOfWork
-from shared.domain.handoffs import HandOff, hand_off, hand_off_id
 from shared.errors import NotFound
-from shared.task_inputs import FindContactsInput, PipelineSpec
 from workers.enrichment.facts import APOLLO_SOURCE, OrganizationFacts, account_updates
 
-__all__ = ["SECTIONS", "hand_on_to_contact_finder", "lock_account", "write_enrichment"]
+__all__ = ["SECTIONS", "lock_account", "write_enrichment"]
 
 SECTIONS = ("facts", "summary", "news", "intent_signals", "enriched_at", "task_id", "options")
 """Keys of ``account.enrichment`` this agent owns; other agents' keys are kept."""
@@ -124,39 +120,3 @@ def _record_signals(
         ids.append(opportunity.id)
     uow.session.flush()
     return ids
-
-
-def hand_on_to_contact_finder(
-    uow: UnitOfWork,
-    task: Task,
-    account_id: uuid.UUID,
-    pipeline: PipelineSpec,
-    *,
-    agent_id: uuid.UUID | None,
-) -> uuid.UUID:
-    """The pipeline's next step for this account: ``contact_finder``/``find_contacts``."""
-    to_agent = pick_agent(
-        uow, task.tenant_id, AgentType.CONTACT_FINDER, pipeline.agents.get(AgentType.CONTACT_FINDER)
-    )
-    request = FindContactsInput(account_id=account_id, agent_id=to_agent, pipeline=pipeline)
-    handoff = HandOff(
-        agent_type=AgentType.CONTACT_FINDER,
-        task_type="find_contacts",
-        input=request.model_dump(mode="json"),
-        key=str(account_id),
-        to_agent_id=to_agent,
-    )
-    created = hand_off(uow, task, handoff)
-    if created is None:
-        return hand_off_id(task.id, f"{AgentType.CONTACT_FINDER.value}:{account_id}")
-    log_agent_action(
-        uow,
-        task,
-        "account.handed_off",
-        entity_type="task",
-        entity_id=created.id,
-        agent_id=agent_id,
-        agent_type=AgentType.CONTACT_FINDER.value,
-        account_id=str(account_id),
-    )
-    return created.id

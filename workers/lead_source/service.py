@@ -73,9 +73,6 @@ def source_leads(
             uow.commit()
             log.info("task.skipped", task_id=str(run.task_id), reason="no longer in progress")
             return
-        if task.agent_id is None:
-            # A message published straight to the queue names its agent only in the input.
-            task.agent_id = request.agent_id
         imported = import_accounts(uow, task, found)
         _log_results(uow, task, imported, found)
         output = _settle(uow, ctx, task, request, config, imported, found, spend, query)
@@ -141,7 +138,7 @@ def _settle(
         output["approval_item_id"] = str(item.id)
     elif pipeline is not None and not config.approval_required:
         handed = hand_on_accounts(uow, task, [a.account_id for a in imported], pipeline)
-        output["handed_off_task_ids"] = [str(t.id) for t in handed]
+        output["handed_off_task_ids"] = [str(task_id) for task_id in handed]
     return output
 
 

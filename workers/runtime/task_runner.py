@@ -143,7 +143,11 @@ def _is_last_attempt(ctx: WorkerContext, message: dramatiq.Message[Any] | None) 
 def _take_quota(
     ctx: WorkerContext, envelope: TaskEnvelope, parsed_input: BaseModel, run: TaskRun
 ) -> QuotaFull | None:
-    """A slot of each of the agent's quotas for this task; the full quota if one has no room."""
+    """A slot of each of the agent's quotas for this task; the full quota if one has no room.
+
+    The task is attributed to the agent its input names (a message published straight to a
+    queue names it only there) once the agent is known to be the tenant's, of this type.
+    """
     agent_id = getattr(parsed_input, "agent_id", None)
     if not isinstance(agent_id, uuid.UUID):
         return None
@@ -151,18 +155,24 @@ def _take_quota(
     with ctx.db.unit_of_work(run.tenant_id) as uow:
         config = agent_config(uow, run.tenant_id, agent_id, agent_type, config_model(agent_type))
         quotas = quotas_for(agent_type, config)
-        if not quotas:
-            return None
-        full = take_quota(
-            uow.session,
-            tenant_id=run.tenant_id,
-            agent_id=agent_id,
-            task_id=run.task_id,
-            quotas=quotas,
-            now=utcnow(),
+        full = None
+        if quotas:
+            full = take_quota(
+                uow.session,
+                tenant_id=run.tenant_id,
+                agent_id=agent_id,
+                task_id=run.task_id,
+                quotas=quotas,
+                now=utcnow(),
+            )
+            if full is not None:
+                uow.rollback()
+        uow.session.execute(
+            sa.update(Task)
+            .where(Task.tenant_id == run.tenant_id, Task.id == run.task_id, Task.agent_id.is_(None))
+            .values(agent_id=agent_id)
         )
-        if full is None:
-            uow.commit()
+        uow.commit()
         return full
 
 

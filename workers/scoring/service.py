@@ -51,8 +51,6 @@ def score_records(
             return
         agent_id = request.agent_id or task.agent_id
         config = agent_config(uow, run.tenant_id, agent_id, AgentType.SCORING, ScoringConfig)
-        if task.agent_id is None and agent_id is not None:
-            task.agent_id = agent_id
         records = load_records(uow, run.tenant_id, request.account_id)
         scored = _score(uow, records, config, request, now)
         _write_scores(records, scored, task_id=run.task_id, now=now)
