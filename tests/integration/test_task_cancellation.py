@@ -118,6 +118,13 @@ def test_a_cancelled_queued_task_never_runs(
     assert task.status == "cancelled"
     assert task.attempts == 0
     assert _drafts(db, tenant.tenant_id, envelope["task_id"]) == 0
+    with db.unit_of_work(tenant.tenant_id) as uow:
+        calls = uow.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ProviderUsage)
+            .where(ProviderUsage.task_id == task.id)
+        )
+    assert calls == 0  # every provider call, answered or failed, is recorded against its task
 
 
 def test_a_running_task_stops_at_its_next_step_and_its_call_is_still_billed(
