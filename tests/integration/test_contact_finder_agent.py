@@ -27,13 +27,12 @@ from shared.settings import Settings
 from shared.tenancy import CreatedKey, create_api_key, create_tenant
 from tests.support.agent_runs import (
     apollo_sandbox,
-    envelope,
     make_agent,
     publish,
     running_pool,
     task_outbox,
-    wait_for_task,
 )
+from tests.support.agent_tasks import envelope, wait_for_task
 from workers.contact_finder.actor import declare_contact_finder_actor
 
 pytestmark = pytest.mark.integration

@@ -31,14 +31,13 @@ from shared.settings import Settings
 from shared.tenancy import CreatedKey
 from tests.support.agent_runs import (
     apollo_sandbox,
-    envelope,
     events_of,
     make_agent,
     publish,
     running_pool,
     task_outbox,
-    wait_for_task,
 )
+from tests.support.agent_tasks import envelope, wait_for_task
 from tests.support.api import auth
 from workers.lead_source.accounts import found_organizations, import_accounts
 from workers.lead_source.actor import declare_lead_source_actor

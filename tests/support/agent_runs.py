@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,12 +14,10 @@ from services.sandbox.config import SandboxConfig
 from services.sandbox.server import start_sandbox_in_thread
 from shared.agents.service import create_agent
 from shared.db.database import Database
-from shared.db.models import OutboxMessage, Task
+from shared.db.models import OutboxMessage
 from shared.settings import Settings
-from tests.support import amqp
+from tests.support.agent_tasks import publish as publish_messages
 from workers.runtime.bootstrap import ActorDeclaration, build_pool
-
-FINISHED = ("completed", "failed", "cancelled")
 
 
 @contextmanager
@@ -52,43 +49,9 @@ def running_pool(declaration: ActorDeclaration, settings: Settings) -> Iterator[
         broker.close()
 
 
-def envelope(
-    tenant_id: uuid.UUID, agent_type: str, task_type: str, task_input: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "task_id": str(uuid.uuid4()),
-        "tenant_id": str(tenant_id),
-        "agent_type": agent_type,
-        "task_type": task_type,
-        "priority": "medium",
-        "input": task_input,
-    }
-
-
 def publish(settings: Settings, message: dict[str, Any], *, times: int = 1) -> None:
-    queue = message["agent_type"]
-    body = amqp.dramatiq_body(message, queue=queue)
-    amqp.publish(settings.broker_url, queue, [body] * times)
-
-
-def wait_for_task(
-    db: Database,
-    tenant_id: uuid.UUID,
-    task_id: str | uuid.UUID,
-    *,
-    statuses: tuple[str, ...] = FINISHED,
-    timeout_s: float = 30,
-) -> Task:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        with db.unit_of_work(tenant_id) as uow:
-            task = uow.session.get(Task, uuid.UUID(str(task_id)))
-        if task is not None and task.status in statuses:
-            return task
-        if time.monotonic() > deadline:
-            raise AssertionError(f"task {task_id} is still {task and task.status}")
-        time.sleep(0.1)
+    """Publish ``message`` ``times`` times straight to its agent type's queue."""
+    publish_messages(settings.broker_url, message["agent_type"], message, copies=times)
 
 
 def make_agent(

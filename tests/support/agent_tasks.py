@@ -31,15 +31,26 @@ def publish(broker_url: str, queue: str, *messages: dict[str, Any], copies: int 
     amqp.publish(broker_url, queue, [body for body in bodies for _ in range(copies)])
 
 
-def wait_for_task(db: Database, tenant_id: uuid.UUID, task_id: str, timeout_s: float = 30) -> Task:
+FINISHED = ("completed", "failed", "cancelled")
+
+
+def wait_for_task(
+    db: Database,
+    tenant_id: uuid.UUID,
+    task_id: str | uuid.UUID,
+    *,
+    statuses: tuple[str, ...] = FINISHED,
+    timeout_s: float = 30,
+) -> Task:
+    """The task once it reaches one of ``statuses`` (by default: finished)."""
     deadline = time.monotonic() + timeout_s
     while True:
         with db.unit_of_work(tenant_id) as uow:
-            task = uow.session.get(Task, uuid.UUID(task_id))
-            if task is not None and task.status in ("completed", "failed", "cancelled"):
-                return task
+            task = uow.session.get(Task, uuid.UUID(str(task_id)))
+        if task is not None and task.status in statuses:
+            return task
         if time.monotonic() > deadline:
-            raise AssertionError(f"task {task_id} did not finish: {task and task.status}")
+            raise AssertionError(f"task {task_id} is still {task and task.status}")
         time.sleep(0.1)
 
 

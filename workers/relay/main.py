@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
-
 import structlog
 
 from shared.db.database import open_database
@@ -14,12 +10,11 @@ from shared.settings import Settings, get_settings
 from workers.relay.publishers import RabbitmqPublisher
 from workers.relay.relay import Relay
 from workers.relay.wakeup import PostgresNotifyWakeup, libpq_conninfo
+from workers.runtime.signals import stop_on_signals
 
 __all__ = ["main", "run_relay"]
 
 logger = structlog.get_logger(__name__)
-
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def run_relay(settings: Settings) -> None:
@@ -27,14 +22,6 @@ def run_relay(settings: Settings) -> None:
 
     Call it from the main thread (signal handlers); logging is the caller's to configure.
     """
-    stop = threading.Event()
-    received: list[int] = []
-
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        # Only flag it: logging here could deadlock on a lock the interrupted code holds.
-        received.append(signum)
-        stop.set()
-
     db = open_database(settings.relay_url(), pool_size=2)
     publisher = RabbitmqPublisher(
         settings.broker_url, settings.events_exchange, settings.broker_max_priority
@@ -49,16 +36,14 @@ def run_relay(settings: Settings) -> None:
         poll_interval_s=settings.outbox_poll_interval_s,
         backoff_max_s=settings.relay_reconnect_max_s,
     )
-    previous = {sig: signal.signal(sig, _on_signal) for sig in _STOP_SIGNALS}
     try:
-        relay.run(stop)
+        with stop_on_signals() as stop:
+            relay.run(stop.event)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         wakeup.close()
         publisher.close()
         db.dispose()
-    logger.info("relay.exited", signals=[signal.Signals(sig).name for sig in received])
+    logger.info("relay.exited", signals=stop.received)
 
 
 def main() -> int:

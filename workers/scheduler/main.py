@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable
 from datetime import datetime
-from types import FrameType
 
 import structlog
 
@@ -14,13 +11,12 @@ from shared.db.base import utcnow
 from shared.db.database import Database, open_database
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
+from workers.runtime.signals import stop_on_signals
 from workers.scheduler.scheduler import Scheduler
 
 __all__ = ["build_scheduler", "main", "run_scheduler"]
 
 logger = structlog.get_logger(__name__)
-
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def build_scheduler(
@@ -42,22 +38,13 @@ def run_scheduler(settings: Settings) -> None:
 
     Call it from the main thread (signal handlers); logging is the caller's to configure.
     """
-    stop = threading.Event()
-    received: list[int] = []
-
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
-        stop.set()
-
     scheduler, db = build_scheduler(settings)
-    previous = {sig: signal.signal(sig, _on_signal) for sig in _STOP_SIGNALS}
     try:
-        scheduler.run(stop)
+        with stop_on_signals() as stop:
+            scheduler.run(stop.event)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         db.dispose()
-    logger.info("scheduler.exited", signals=[signal.Signals(sig).name for sig in received])
+    logger.info("scheduler.exited", signals=stop.received)
 
 
 def main() -> int:
