@@ -33,6 +33,7 @@ __all__ = [
     "get_task",
     "hold_task",
     "list_tasks",
+    "lock_running_task",
     "lock_task",
     "start_task",
     "submit_task",
@@ -195,6 +196,15 @@ def lock_task(uow: UnitOfWork, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
+
+
+def lock_running_task(uow: UnitOfWork, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task | None:
+    """The task row, locked, if it is still in progress; None once it was cancelled, finished
+    or held meanwhile (a step then settles nothing)."""
+    task = lock_task(uow, tenant_id, task_id)
+    if task is None or task.status != TaskStatus.IN_PROGRESS:
+        return None
+    return task
 
 
 def ensure_task(uow: UnitOfWork, envelope: TaskEnvelope, *, trigger: TaskTrigger) -> Task | None:

@@ -17,10 +17,9 @@ from shared.apollo import ApolloClient, Person
 from shared.db.models import Account, Contact, Task
 from shared.db.unit_of_work import UnitOfWork
 from shared.domain.handoffs import hand_account_on
-from shared.domain.tasks import complete_task, lock_task
+from shared.domain.tasks import complete_task, lock_running_task
 from shared.envelope import TaskEnvelope
 from shared.errors import AgentfleetError, NotFound, PermanentError
-from shared.lifecycles import TaskStatus
 from shared.task_inputs import FindContactsInput
 from workers.contact_finder.contacts import SavedContacts, Skip, save_contacts
 from workers.contact_finder.search import (
@@ -65,9 +64,9 @@ def find_contacts(
         spend.bill_failure(ctx, MATCH_OPERATION, exc)
         raise
     with ctx.db.unit_of_work(run.tenant_id) as uow:
-        task = lock_task(uow, run.tenant_id, run.task_id)
+        task = lock_running_task(uow, run.tenant_id, run.task_id)
         spend.bill(uow, ctx)
-        if task is None or task.status != TaskStatus.IN_PROGRESS:
+        if task is None:
             # Cancelled while searching: no contacts, but the matches were paid for.
             uow.commit()
             log.info("task.skipped", task_id=str(run.task_id), reason="no longer in progress")

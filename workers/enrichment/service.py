@@ -19,10 +19,9 @@ from shared.db.base import utcnow
 from shared.db.models import Account, Provider, UsageOutcome
 from shared.db.unit_of_work import UnitOfWork
 from shared.domain.handoffs import hand_account_on
-from shared.domain.tasks import complete_task, lock_task
+from shared.domain.tasks import complete_task, lock_running_task
 from shared.envelope import TaskEnvelope
 from shared.errors import AgentfleetError, NotFound, PermanentError
-from shared.lifecycles import TaskStatus
 from shared.llm import LlmClient, LlmResult
 from shared.task_inputs import EnrichAccountInput
 from shared.usage import ProviderCall
@@ -72,8 +71,8 @@ def enrich_account(
     )
     summary = _summarise(ctx, run, request, found)
     with ctx.db.unit_of_work(run.tenant_id) as uow:
-        task = lock_task(uow, run.tenant_id, run.task_id)
-        if task is None or task.status != TaskStatus.IN_PROGRESS:
+        task = lock_running_task(uow, run.tenant_id, run.task_id)
+        if task is None:
             _bill_summary(uow, ctx, run, request, summary)
             uow.commit()
             log.info("task.skipped", task_id=str(run.task_id), reason="no longer in progress")

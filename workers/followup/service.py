@@ -17,9 +17,8 @@ from shared.agents.config import FollowupConfig
 from shared.agents.runtime_config import agent_config
 from shared.db.models import ApprovalItemType, Task
 from shared.db.unit_of_work import UnitOfWork
-from shared.domain.tasks import complete_task, lock_task
+from shared.domain.tasks import complete_task, lock_running_task
 from shared.envelope import TaskEnvelope
-from shared.lifecycles import TaskStatus
 from shared.task_inputs import DraftFollowupInput
 from workers.followup.context import FollowupContext, load_followup_context
 from workers.followup.plan import FollowupPlan, plan_followup
@@ -98,8 +97,8 @@ def _finish_without_draft(
     loaded: FollowupContext,
     plan: FollowupPlan,
 ) -> None:
-    task = lock_task(uow, run.tenant_id, run.task_id)
-    if task is None or task.status != TaskStatus.IN_PROGRESS:
+    task = lock_running_task(uow, run.tenant_id, run.task_id)
+    if task is None:
         return
     output: dict[str, Any] = {
         "draft_id": None,

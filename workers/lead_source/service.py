@@ -15,10 +15,9 @@ from shared.apollo import Organization, OrganizationSearch
 from shared.db.models import Task
 from shared.db.unit_of_work import UnitOfWork
 from shared.domain.lead_imports import hand_on_accounts
-from shared.domain.tasks import complete_task, lock_task
+from shared.domain.tasks import complete_task, lock_running_task
 from shared.envelope import TaskEnvelope
 from shared.errors import AgentfleetError
-from shared.lifecycles import TaskStatus
 from shared.task_inputs import PipelineSpec, SourceLeadsInput
 from workers.lead_source.accounts import (
     Found,
@@ -66,9 +65,9 @@ def source_leads(
         raise
     found = found_organizations(organizations)
     with ctx.db.unit_of_work(run.tenant_id) as uow:
-        task = lock_task(uow, run.tenant_id, run.task_id)
+        task = lock_running_task(uow, run.tenant_id, run.task_id)
         spend.bill(uow, ctx)
-        if task is None or task.status != TaskStatus.IN_PROGRESS:
+        if task is None:
             # Cancelled while searching: no accounts, but the pages were paid for.
             uow.commit()
             log.info("task.skipped", task_id=str(run.task_id), reason="no longer in progress")

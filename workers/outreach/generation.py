@@ -14,9 +14,8 @@ import structlog
 
 from shared.db.models import UsageOutcome
 from shared.db.unit_of_work import UnitOfWork
-from shared.domain.tasks import lock_task
+from shared.domain.tasks import lock_running_task
 from shared.errors import AgentfleetError, RateLimited
-from shared.lifecycles import TaskStatus
 from shared.llm import ChatMessage, LlmClient, LlmResult
 from shared.usage import ProviderCall, record_provider_call
 from workers.outreach.grounding import check_grounding
@@ -84,9 +83,9 @@ def generate_grounded(
     log.info("draft.ungrounded", task_id=str(run.task_id), attempt=1, problems=problems)
     with ctx.db.unit_of_work(run.tenant_id) as uow:
         bill(uow, ctx, run, llm, first, agent_id=job.agent_id, draft_id=None, dedup_key=key)
-        task = lock_task(uow, run.tenant_id, run.task_id)
+        task = lock_running_task(uow, run.tenant_id, run.task_id)
         uow.commit()
-    if task is None or task.status != TaskStatus.IN_PROGRESS:
+    if task is None:
         return Generation(first, messages, key, problems)
     retry = build_messages(job.prompt, job.facts, job.instruction, problems)
     second = _call(ctx, run, llm, job, retry)

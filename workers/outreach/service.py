@@ -18,9 +18,8 @@ from shared.agents.config import OutreachConfig
 from shared.agents.runtime_config import agent_config
 from shared.db.models import ApprovalItemType, Channel, Task
 from shared.db.unit_of_work import UnitOfWork
-from shared.domain.tasks import complete_task, fail_task, lock_task
+from shared.domain.tasks import complete_task, fail_task, lock_running_task
 from shared.envelope import TaskEnvelope
-from shared.lifecycles import TaskStatus
 from shared.llm import LlmClient
 from shared.task_inputs import DraftOutreachInput
 from workers.outreach.context import load_outreach_context
@@ -116,8 +115,8 @@ def settle_generation(
     grounded draft for the caller to complete; None when there is nothing more to do (the task
     stopped meanwhile, this step already ran, or the draft was ungrounded and the task failed,
     committed here)."""
-    task = lock_task(uow, run.tenant_id, run.task_id)
-    if task is None or task.status != TaskStatus.IN_PROGRESS:
+    task = lock_running_task(uow, run.tenant_id, run.task_id)
+    if task is None:
         # Stopped while the model was answering: no draft, but the call was paid for.
         bill(
             uow,

@@ -36,6 +36,7 @@ from shared.domain.tasks import (
     envelope_for,
     fail_task,
     hold_task,
+    lock_running_task,
     lock_task,
     start_task,
 )
@@ -178,8 +179,8 @@ def _take_quota(
 
 def _hold(ctx: WorkerContext, envelope: TaskEnvelope, full: QuotaFull) -> None:
     with ctx.db.unit_of_work(envelope.tenant_id) as uow:
-        task = lock_task(uow, envelope.tenant_id, envelope.task_id)
-        if task is None or task.status != TaskStatus.IN_PROGRESS:
+        task = lock_running_task(uow, envelope.tenant_id, envelope.task_id)
+        if task is None:
             return
         reason = f"{full.quota.name} limit of {full.quota.limit} per {full.quota.window} reached"
         hold_task(uow, task, full.reopens_at, reason)
@@ -188,8 +189,8 @@ def _hold(ctx: WorkerContext, envelope: TaskEnvelope, full: QuotaFull) -> None:
 
 def _fail(ctx: WorkerContext, envelope: TaskEnvelope, error: str) -> None:
     with ctx.db.unit_of_work(envelope.tenant_id) as uow:
-        task = lock_task(uow, envelope.tenant_id, envelope.task_id)
-        if task is None or task.status != TaskStatus.IN_PROGRESS:
+        task = lock_running_task(uow, envelope.tenant_id, envelope.task_id)
+        if task is None:
             return
         fail_task(uow, task, error)
         release_quota(uow.session, task.id)
@@ -198,8 +199,8 @@ def _fail(ctx: WorkerContext, envelope: TaskEnvelope, error: str) -> None:
 
 def _defer(ctx: WorkerContext, envelope: TaskEnvelope, run: TaskRun, delay_s: float) -> None:
     with ctx.db.unit_of_work(envelope.tenant_id) as uow:
-        task = lock_task(uow, envelope.tenant_id, envelope.task_id)
-        if task is None or task.status != TaskStatus.IN_PROGRESS:
+        task = lock_running_task(uow, envelope.tenant_id, envelope.task_id)
+        if task is None:
             return
         uow.dispatch(
             envelope_for(task),

@@ -15,9 +15,8 @@ from shared.agents.config import ScoringConfig
 from shared.agents.runtime_config import agent_config
 from shared.db.base import utcnow
 from shared.db.unit_of_work import UnitOfWork
-from shared.domain.tasks import complete_task, lock_task
+from shared.domain.tasks import complete_task, lock_running_task
 from shared.envelope import TaskEnvelope
-from shared.lifecycles import TaskStatus
 from shared.task_inputs import ScoreRecordsInput
 from workers.runtime.context import WorkerContext
 from workers.runtime.task_runner import TaskRun
@@ -45,8 +44,8 @@ def score_records(
     """The scoring agent's step. A repeat delivery after success writes nothing."""
     now = utcnow()
     with ctx.db.unit_of_work(run.tenant_id) as uow:
-        task = lock_task(uow, run.tenant_id, run.task_id)
-        if task is None or task.status != TaskStatus.IN_PROGRESS:
+        task = lock_running_task(uow, run.tenant_id, run.task_id)
+        if task is None:
             log.info("task.skipped", task_id=str(run.task_id), reason="no longer in progress")
             return
         agent_id = request.agent_id or task.agent_id
