@@ -57,6 +57,8 @@ class TaskRun:
     tenant_id: uuid.UUID
     attempt: int
     trace_id: str | None
+    agent_id: uuid.UUID | None = None
+    """The agent the task row is attributed to when it started."""
 
 
 AgentHandler = Callable[[WorkerContext, TaskEnvelope, Any, TaskRun], None]
@@ -129,7 +131,7 @@ def _start(ctx: WorkerContext, envelope: TaskEnvelope) -> TaskRun | None:
                 log.info("task.skipped", task_id=str(task.id), status=task.status)
                 return None
             uow.commit()
-            return TaskRun(task.id, task.tenant_id, task.attempts, task.trace_id)
+            return TaskRun(task.id, task.tenant_id, task.attempts, task.trace_id, task.agent_id)
     except sa.exc.IntegrityError:
         raise InvalidMessage(f"tenant {envelope.tenant_id} does not exist") from None
 
@@ -168,11 +170,14 @@ def _take_quota(
             )
             if full is not None:
                 uow.rollback()
-        uow.session.execute(
-            sa.update(Task)
-            .where(Task.tenant_id == run.tenant_id, Task.id == run.task_id, Task.agent_id.is_(None))
-            .values(agent_id=agent_id)
-        )
+        if run.agent_id is None:
+            uow.session.execute(
+                sa.update(Task)
+                .where(
+                    Task.tenant_id == run.tenant_id, Task.id == run.task_id, Task.agent_id.is_(None)
+                )
+                .values(agent_id=agent_id)
+            )
         uow.commit()
         return full
 
