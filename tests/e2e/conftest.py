@@ -3,6 +3,7 @@ and the sandbox provider, each its own process, wired through a broker proxy the
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,9 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 "broker_url": broker_url(vhost, proxy.port),
                 "openai_base_url": f"http://127.0.0.1:{sandbox_port}/v1",
                 "apollo_base_url": f"http://127.0.0.1:{sandbox_port}/api/v1",
+                # Rate-limit state of its own: earlier tests' calls on the platform key must
+                # not throttle this stack's providers.
+                "redis_key_prefix": f"{settings.redis_key_prefix}-e2e-{uuid.uuid4().hex[:6]}",
                 "outbox_poll_interval_s": 1.0,
                 "worker_min_backoff_ms": 200,
                 "log_json": True,
