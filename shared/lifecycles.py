@@ -17,6 +17,8 @@ __all__ = [
     "AgentStatus",
     "ApprovalStatus",
     "DraftStatus",
+    "ReplyCategory",
+    "SendStatus",
     "TaskPriority",
     "TaskStatus",
     "TaskTrigger",
@@ -75,6 +77,34 @@ class ApprovalStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class SendStatus(StrEnum):
+    """One delivery of an approved draft (``send:{draft_id}``)."""
+
+    QUEUED = "queued"
+    """Waiting for the sender."""
+    DEFERRED = "deferred"
+    """Held until ``not_before`` (a mailbox's daily cap, or a transient SMTP failure)."""
+    SENDING = "sending"
+    """Claimed and committed before the SMTP conversation; ``phase`` says how far it got."""
+    SENT = "sent"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    """The sender stopped after handing over the message: a person confirms what happened."""
+    READY = "ready"
+    """A channel without a sender (LinkedIn, other): waits for a person to mark it sent."""
+    SUPPRESSED = "suppressed"
+    """The recipient is on the suppression list; never sent."""
+    FAILED = "failed"
+    """Refused for good (no address, recipient rejected, attempts exhausted)."""
+
+
+class ReplyCategory(StrEnum):
+    INTERESTED = "interested"
+    NOT_NOW = "not_now"
+    UNSUBSCRIBE = "unsubscribe"
+    OUT_OF_OFFICE = "out_of_office"
+    BOUNCE = "bounce"
+
+
 class AgentStatus(StrEnum):
     IDLE = "idle"
     ACTIVE = "active"
@@ -119,6 +149,29 @@ _APPROVAL_MOVES: Mapping[ApprovalStatus, frozenset[ApprovalStatus]] = {
     ApprovalStatus.EXPIRED: frozenset(),
 }
 
+_SEND_MOVES: Mapping[SendStatus, frozenset[SendStatus]] = {
+    SendStatus.QUEUED: frozenset(
+        {SendStatus.SENDING, SendStatus.DEFERRED, SendStatus.SUPPRESSED, SendStatus.FAILED}
+    ),
+    SendStatus.DEFERRED: frozenset({SendStatus.QUEUED, SendStatus.SUPPRESSED}),
+    # Back to queued: the conversation stopped before the message was handed over.
+    SendStatus.SENDING: frozenset(
+        {
+            SendStatus.SENT,
+            SendStatus.OUTCOME_UNKNOWN,
+            SendStatus.QUEUED,
+            SendStatus.DEFERRED,
+            SendStatus.FAILED,
+        }
+    ),
+    # Confirmed delivered, or confirmed lost and queued again.
+    SendStatus.OUTCOME_UNKNOWN: frozenset({SendStatus.SENT, SendStatus.QUEUED}),
+    SendStatus.READY: frozenset({SendStatus.SENT, SendStatus.SUPPRESSED}),
+    SendStatus.FAILED: frozenset({SendStatus.QUEUED}),
+    SendStatus.SENT: frozenset(),
+    SendStatus.SUPPRESSED: frozenset(),
+}
+
 _AGENT_MOVES: Mapping[AgentStatus, frozenset[AgentStatus]] = {
     status: frozenset(set(AgentStatus) - {status}) for status in AgentStatus
 }
@@ -127,6 +180,7 @@ _TABLES: Mapping[type[StrEnum], Mapping[object, frozenset[object]]] = {
     TaskStatus: _TASK_MOVES,  # type: ignore[dict-item]
     DraftStatus: _DRAFT_MOVES,  # type: ignore[dict-item]
     ApprovalStatus: _APPROVAL_MOVES,  # type: ignore[dict-item]
+    SendStatus: _SEND_MOVES,  # type: ignore[dict-item]
     AgentStatus: _AGENT_MOVES,  # type: ignore[dict-item]
 }
 

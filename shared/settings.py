@@ -124,6 +124,32 @@ class Settings(BaseSettings):
     scheduler_poll_interval_s: PositiveFloat = 5.0
     scheduler_batch_size: PositiveInt = 100
 
+    # Sending.
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where recipients reach the API (the one-click unsubscribe link).",
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs unsubscribe links; derived from encryption_key when unset.",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="Platform mailbox for tenants without one of their own."
+    )
+    smtp_port: PositiveInt = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str | None = None
+    mail_from_name: str | None = None
+    mailbox_daily_cap: PositiveInt = 30
+    smtp_timeout_s: PositiveFloat = 30.0
+    sender_max_attempts: PositiveInt = 8
+    sender_retry_base_s: PositiveFloat = 60.0
+    reviewer_guidance_window: PositiveInt = Field(
+        default=20, description="Recent rejections and edits an agent's guidance is built from."
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 

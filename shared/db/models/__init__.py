@@ -1,6 +1,6 @@
 """Every table of the data model; importing this package registers them on ``Base.metadata``."""
 
-from shared.db.models.agents import Agent, AgentMessage, AgentMessageType, Task
+from shared.db.models.agents import Agent, AgentGuidance, AgentMessage, AgentMessageType, Task
 from shared.db.models.crm import (
     Account,
     Contact,
@@ -23,6 +23,8 @@ from shared.db.models.ops import (
     UsageOutcome,
 )
 from shared.db.models.quotas import AgentQuotaClaim, AgentQuotaWindow
+from shared.db.models.replies import InboundReply
+from shared.db.models.sending import Mailbox, MessageSend, SendPhase, SmtpSecurity
 from shared.db.models.tenancy import ApiKey, Tenant, TenantStatus, User
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "ActivityLogEntry",
     "ActorKind",
     "Agent",
+    "AgentGuidance",
     "AgentMessage",
     "AgentMessageType",
     "AgentQuotaClaim",
@@ -42,6 +45,9 @@ __all__ = [
     "Contact",
     "DailyMetric",
     "Draft",
+    "InboundReply",
+    "Mailbox",
+    "MessageSend",
     "Opportunity",
     "OpportunityKind",
     "OutboxKind",
@@ -50,6 +56,8 @@ __all__ = [
     "Provider",
     "ProviderCredential",
     "ProviderUsage",
+    "SendPhase",
+    "SmtpSecurity",
     "SuppressedAddress",
     "SuppressionReason",
     "Task",
@@ -80,4 +88,8 @@ TENANT_TABLES: tuple[str, ...] = (
     "outbox",
     "agent_quota_windows",
     "agent_quota_claims",
+    "mailboxes",
+    "message_sends",
+    "inbound_replies",
+    "agent_guidance",
 )

@@ -109,3 +109,22 @@ class AgentMessage(TenantOwned, Base):
     message_type: Mapped[str] = mapped_column(sa.String(20))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
+
+
+class AgentGuidance(TenantOwned, Base):
+    """What reviewers' recent rejections and edits teach an agent, summarised for its prompts.
+
+    Clearing keeps the row and sets ``cleared_at``: later summaries only read decisions made
+    after it.
+    """
+
+    __tablename__ = "agent_guidance"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("agents.id", ondelete="CASCADE"), unique=True
+    )
+    lines: Mapped[list[Any]] = mapped_column(default=list)
+    based_on: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cleared_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())

@@ -102,4 +102,17 @@ class ApprovalItem(Timestamped, TenantOwned, Base):
     edited_content: Mapped[dict[str, Any] | None]
     rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
     expires_at: Mapped[datetime | None]
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    opportunity_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("opportunities.id", ondelete="SET NULL"), index=True
+    )
+    basis: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Versions of the draft, contact and account the item was built from (the stale check)."""
+    stale_at: Mapped[datetime | None]
+    stale_reason: Mapped[str | None] = mapped_column(sa.String(200))
     version: Mapped[int] = mapped_column(default=1)
