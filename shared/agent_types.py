@@ -30,7 +30,7 @@ TASK_TYPES: dict[AgentType, frozenset[str]] = {
     AgentType.CONTACT_FINDER: frozenset({"find_contacts"}),
     AgentType.SCORING: frozenset({"score_records"}),
     AgentType.OUTREACH: frozenset({"draft_outreach"}),
-    AgentType.FOLLOWUP: frozenset({"draft_followup"}),
+    AgentType.FOLLOWUP: frozenset({"draft_followup", "classify_reply"}),
 }
 
 

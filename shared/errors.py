@@ -10,7 +10,9 @@
     │   └── ProviderRejected  the provider refused a request that cannot succeed
     ├── InvalidMessage        a broker message that cannot be processed: dead-letter with reason
     └── Conflict              an illegal state transition or a clash with existing data
-        └── IllegalTransition
+        ├── IllegalTransition
+        ├── VersionMismatch   the record changed since the caller read it
+        └── NotDecidable      a pending approval item that cannot be decided (expired, stale)
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ __all__ = [
     "Conflict",
     "IllegalTransition",
     "InvalidMessage",
+    "NotDecidable",
     "NotFound",
     "PermanentError",
     "ProviderRejected",
     "RateLimited",
     "TransientError",
+    "VersionMismatch",
 ]
 
 
@@ -80,3 +84,23 @@ class IllegalTransition(Conflict):
         self.entity = entity
         self.current = current
         self.target = target
+
+
+class VersionMismatch(Conflict):
+    """An optimistic version check failed: the record changed since the caller read it."""
+
+    def __init__(self, entity: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"{entity} is at version {current}, not the version {expected} the request was based on"
+        )
+        self.expected = expected
+        self.current = current
+
+
+class NotDecidable(Conflict):
+    """A pending approval item that cannot be decided now; ``reason`` is ``expired`` or
+    ``stale`` (the records behind it changed: refresh it first)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -11,6 +11,7 @@ from shared.agent_types import TASK_TYPES, AgentType
 from shared.db.models import Channel
 
 __all__ = [
+    "ClassifyReplyInput",
     "DraftFollowupInput",
     "DraftOutreachInput",
     "EnrichAccountInput",
@@ -109,6 +110,13 @@ class DraftFollowupInput(_Input):
     max_words: int = Field(default=120, ge=30, le=400)
 
 
+class ClassifyReplyInput(_Input):
+    """Classify an inbound reply and apply what its category means (suppression, metrics,
+    resumed follow-ups); the reply row names the contact, send and agent."""
+
+    reply_id: uuid.UUID
+
+
 _INPUT_MODELS: dict[str, type[BaseModel]] = {
     "source_leads": SourceLeadsInput,
     "enrich_account": EnrichAccountInput,
@@ -116,6 +124,7 @@ _INPUT_MODELS: dict[str, type[BaseModel]] = {
     "score_records": ScoreRecordsInput,
     "draft_outreach": DraftOutreachInput,
     "draft_followup": DraftFollowupInput,
+    "classify_reply": ClassifyReplyInput,
 }
 
 

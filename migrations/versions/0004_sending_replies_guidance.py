@@ -370,16 +370,13 @@ def upgrade() -> None:
 
 
 def _create_stale_triggers() -> None:
-    # BEFORE UPDATE: bump the row's version (unless the writer did) and mark the pending
-    # approval items built from it stale, whoever made the change (ORM, Core or plain SQL).
+    # BEFORE UPDATE: mark the pending approval items built from the row stale, whoever made
+    # the change (ORM, Core or plain SQL). Versions stay the writers' business.
     op.execute(
         """
         CREATE FUNCTION agentfleet_mark_approvals_stale() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
-            IF NEW.version = OLD.version THEN
-                NEW.version := OLD.version + 1;
-            END IF;
             EXECUTE format(
                 'UPDATE approval_items SET stale_at = now(), stale_reason = %L '
                 'WHERE %I = $1 AND status = ''pending'' AND stale_at IS NULL',

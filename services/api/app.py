@@ -10,14 +10,19 @@ from fastapi import FastAPI, Request, Response
 from services.api.problems import install_problem_handlers, problem_response
 from services.api.routes import (
     agent_activity,
+    agent_guidance,
     agent_metrics,
     agent_tasks,
     agents,
     approvals,
     credentials,
     health,
+    mailboxes,
+    replies,
+    sends,
     tasks,
     tenant,
+    unsubscribe,
     usage,
 )
 from shared.credentials import credential_cipher
@@ -65,8 +70,13 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.include_router(agent_tasks.router)
     app.include_router(agent_activity.router)
     app.include_router(agent_metrics.router)
+    app.include_router(agent_guidance.router)
     app.include_router(approvals.router)
     app.include_router(credentials.router)
     app.include_router(usage.router)
     app.include_router(tenant.router)
+    app.include_router(mailboxes.router)
+    app.include_router(sends.router)
+    app.include_router(unsubscribe.router)
+    app.include_router(replies.router)
     return app

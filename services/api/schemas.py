@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.db.models import ApprovalItem, Task
+from shared.db.models import Task
 from shared.lifecycles import TaskPriority
 
 
@@ -50,6 +50,8 @@ class TaskOut(BaseModel):
     trace_id: str | None
     created_at: datetime
     updated_at: datetime
+    scheduled_at: datetime | None
+    """When a held task (a follow-up, a deferred run) is due; None when it runs at once."""
     started_at: datetime | None
     completed_at: datetime | None
 
@@ -74,38 +76,3 @@ class AgentTaskIn(BaseModel):
     input: dict[str, Any]
     priority: TaskPriority = TaskPriority.MEDIUM
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
-
-
-class ApprovalItemOut(BaseModel):
-    id: uuid.UUID
-    item_type: str
-    status: str
-    priority: str
-    title: str
-    agent_type: str
-    task_id: uuid.UUID | None
-    draft_id: uuid.UUID | None
-    content: dict[str, Any]
-    context: dict[str, Any]
-    rejection_reason: str | None
-    reviewed_at: datetime | None
-    expires_at: datetime | None
-    created_at: datetime
-    version: int
-
-    @classmethod
-    def of(cls, item: ApprovalItem) -> ApprovalItemOut:
-        return cls.model_validate(item, from_attributes=True)
-
-
-class ApprovalPage(BaseModel):
-    items: list[ApprovalItemOut]
-    total: int
-    limit: int
-    offset: int
-
-
-class RejectBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=2000)

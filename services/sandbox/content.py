@@ -1,6 +1,7 @@
 """The assistant's answer to a request: deterministic, and valid for its schema.
 
-A schema with ``subject`` and ``body`` gets a sales draft written from the prompt's context;
+A schema with ``subject`` and ``body`` gets a sales draft written from the prompt's context,
+one whose ``category`` offers the reply categories gets the reply in the context classified;
 any other schema gets each property filled by its type. The same request (and seed) always
 gets the same answer. Faults can spoil an answer on purpose: cut-off JSON, JSON of the
 wrong shape, or a well-formed draft that invents a fact, keeps a placeholder or runs long.
@@ -19,6 +20,7 @@ from services.sandbox.config import DraftFault
 from services.sandbox.context import context_from_messages
 from services.sandbox.drafts import write_draft
 from services.sandbox.followups import write_followup
+from services.sandbox.replies import answer_reply, is_reply_schema
 from services.sandbox.spoilers import spoil_draft
 
 __all__ = [
@@ -53,7 +55,8 @@ def answer_json(
 ) -> str:
     """JSON text valid for ``schema``; a draft from the ``<context>`` block when the schema
     asks for ``subject`` and ``body`` (a follow-up when the context has ``followup.type``),
-    spoiled by ``spoil`` if given. ``messages`` have OpenAI's role/content shape."""
+    spoiled by ``spoil`` if given, or the classification of the context's reply when it asks
+    for a reply ``category``. ``messages`` have OpenAI's role/content shape."""
     context = context_from_messages(messages)
     rng = random.Random(_request_hash(messages, schema, seed))
     root = _resolve(schema, schema)
@@ -64,6 +67,8 @@ def answer_json(
         values = writer(context, rng).as_values()
         if spoil is not None:
             values = spoil_draft(values, context, spoil)
+    elif is_reply_schema(properties):
+        values = answer_reply(context)
     return json.dumps(_fill(root, schema, "answer", values, 0))
 
 

@@ -73,6 +73,8 @@ class BaseAgentConfig(_Model):
     schedule: str | None = Field(default=None, max_length=100)
     limits: Limits = Field(default_factory=Limits)
     approval_required: bool = True
+    approval_expiry_hours: int | None = Field(default=None, ge=1, le=720)
+    """How long the agent's approval items wait for a decision; None: the platform default."""
     llm_provider: Literal["openai", "anthropic", "gemini"] | None = None
     llm_model: str | None = Field(default=None, min_length=1, max_length=100)
 

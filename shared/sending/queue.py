@@ -186,10 +186,11 @@ def queue_send(
 def _initial_status(
     uow: UnitOfWork, tenant_id: uuid.UUID, channel: Channel, to_address: str | None
 ) -> tuple[SendStatus, str | None]:
+    # Checked for every channel: an unsubscribed person is not to be reached by hand either.
+    if to_address is not None and is_suppressed(uow, tenant_id, to_address):
+        return SendStatus.SUPPRESSED, "the address is on the suppression list"
     if channel is not Channel.EMAIL:
         return SendStatus.READY, None
     if to_address is None:
         return SendStatus.FAILED, "the contact has no email address"
-    if is_suppressed(uow, tenant_id, to_address):
-        return SendStatus.SUPPRESSED, "the address is on the suppression list"
     return SendStatus.QUEUED, None

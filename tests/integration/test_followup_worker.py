@@ -1,5 +1,6 @@
 """The follow-up pool against real RabbitMQ and Postgres, the LLM being the sandbox over HTTP:
-follow-up types and escalation, the maximum, stopping on reply, and the grounding check."""
+follow-up types and escalation, the maximum (each next follow-up scheduled when the one before
+is sent), stopping on reply, and the grounding check."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from services.demo.seed import SeededTarget
 from shared.db.database import Database
 from shared.db.models import Contact, Draft, SuppressedAddress, Task
 from shared.domain.approvals import Reviewer, approve_item
+from shared.sending.queue import SendRequest
 from shared.settings import Settings
 from shared.tenancy import CreatedKey
 from tests.support.drafting import (
@@ -24,6 +26,9 @@ from tests.support.drafting import (
     make_agent,
     run_task,
 )
+from tests.support.sender import make_mailbox, sender_tools
+from tests.support.smtp import RecordingSmtpServer
+from workers.sender.service import deliver_send
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +39,12 @@ CONFIG = {"maxFollowups": 3, "escalationAfterAttempts": 2, "defaultFollowupDelay
 def stack(settings: Settings) -> Iterator[DraftingStack]:
     with drafting_stack(settings) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[RecordingSmtpServer]:
+    with RecordingSmtpServer() as server:
+        yield server
 
 
 def sent_draft(
@@ -57,9 +68,26 @@ def followup(
     return run_task(stack, db, tenant, "followup", "draft_followup", task_input)
 
 
+def send_approved(settings: Settings, db: Database, tenant: CreatedKey, item_id: uuid.UUID) -> None:
+    """Approve the item and let the sender deliver its message."""
+    with db.unit_of_work(tenant.tenant_id) as uow:
+        send = approve_item(
+            uow, tenant.tenant_id, item_id, Reviewer(key_id=None, user_id=None)
+        ).send
+    assert send is not None
+    request = SendRequest(tenant.tenant_id, send.id, send.dedup_key)
+    deliver_send(db, sender_tools(settings), request)
+
+
 def test_a_sequence_reminds_then_escalates_and_stops_at_the_maximum(
-    stack: DraftingStack, db: Database, tenant: CreatedKey, targets: list[SeededTarget]
+    stack: DraftingStack,
+    settings: Settings,
+    db: Database,
+    tenant: CreatedKey,
+    targets: list[SeededTarget],
+    smtp: RecordingSmtpServer,
 ) -> None:
+    make_mailbox(db, settings, tenant.tenant_id, smtp)
     agent = make_agent(db, tenant, "followup", CONFIG)
     original = sent_draft(stack, db, tenant, targets[0])
 
@@ -76,6 +104,8 @@ def test_a_sequence_reminds_then_escalates_and_stops_at_the_maximum(
         )
         assert draft.personalization["followup"]["original_draft_id"] == str(original.id)
         kinds.append(task.output["followup_type"])
+        assert children_of(db, tenant, task.id) == [], "the next one waits for this one's send"
+        send_approved(settings, db, tenant, item.id)
         nexts = children_of(db, tenant, task.id)
         if attempt < 3:
             [held] = nexts

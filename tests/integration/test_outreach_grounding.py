@@ -18,6 +18,8 @@ from services.sandbox.spoilers import INVENTED_FACT
 from shared.db.base import utcnow
 from shared.db.database import Database
 from shared.db.models import Account, AgentMessage, Contact, Task
+from shared.domain.approvals import Reviewer, approve_item
+from shared.sending.queue import SendRequest
 from shared.settings import Settings
 from shared.tenancy import CreatedKey
 from tests.support.drafting import (
@@ -31,12 +33,15 @@ from tests.support.drafting import (
     run_task,
     usage_keys,
 )
+from tests.support.sender import make_mailbox, send_row, sender_tools
+from tests.support.smtp import RecordingSmtpServer
 from workers.outreach.prompt import (
     OUTREACH_PROMPT,
     build_messages,
     input_hash,
     outreach_instruction,
 )
+from workers.sender.service import deliver_send
 
 pytestmark = pytest.mark.integration
 
@@ -205,8 +210,12 @@ def test_auto_approve_stores_the_draft_approved_by_the_system(
     assert mine[0]["payload"]["reviewer"] == "system"
 
 
-def test_notify_followup_agent_holds_a_followup_task_until_due(
-    stack: DraftingStack, db: Database, tenant: CreatedKey, targets: list[SeededTarget]
+def test_notify_followup_agent_holds_a_followup_task_from_the_send_on(
+    stack: DraftingStack,
+    settings: Settings,
+    db: Database,
+    tenant: CreatedKey,
+    targets: list[SeededTarget],
 ) -> None:
     followup_agent = make_agent(db, tenant, "followup", {})
     agent = make_agent(
@@ -216,9 +225,22 @@ def test_notify_followup_agent_holds_a_followup_task_until_due(
     task = outreach(stack, db, tenant, targets[5], agent_id=agent)
 
     assert task.status == "completed", task.error
+    assert "followup_task_id" not in task.output
+    assert children_of(db, tenant, task.id) == [], "a draft that is never sent schedules nothing"
     [draft] = drafts_of(db, tenant, task.id)
+    [item] = items_of(db, tenant, task.id)
+    with RecordingSmtpServer() as smtp:
+        make_mailbox(db, settings, tenant.tenant_id, smtp)
+        with db.unit_of_work(tenant.tenant_id) as uow:
+            send = approve_item(
+                uow, tenant.tenant_id, item.id, Reviewer(key_id=None, user_id=None)
+            ).send
+        assert send is not None
+        deliver_send(
+            db, sender_tools(settings), SendRequest(tenant.tenant_id, send.id, send.dedup_key)
+        )
+        assert smtp.count == 1
     [held] = children_of(db, tenant, task.id)
-    assert task.output["followup_task_id"] == str(held.id)
     assert (held.agent_type, held.task_type, held.status) == (
         "followup",
         "draft_followup",
@@ -231,9 +253,10 @@ def test_notify_followup_agent_holds_a_followup_task_until_due(
         "agent_id": followup_agent,
         "max_words": 120,
     }
-    assert held.scheduled_at is not None
-    due_in = held.scheduled_at - utcnow()
-    assert timedelta(days=1, hours=23) < due_in <= timedelta(days=2)
+    sent_at = send_row(db, tenant.tenant_id, send.id).sent_at
+    assert sent_at is not None
+    assert held.scheduled_at == sent_at + timedelta(days=2)
+    assert held.scheduled_at - utcnow() > timedelta(days=1, hours=23)
     assert not [k for k, _ in outbox_rows(db, tenant, "followup") if str(held.id) in k]
     scheduled = [p for _, p in outbox_rows(db, tenant, "followup.scheduled")]
     assert [p["payload"]["draft_id"] for p in scheduled if p["aggregate_id"] == str(held.id)] == [

@@ -17,6 +17,7 @@ COMMON_DEFAULTS = {
     "schedule": None,
     "limits": {"daily": None, "hourly": None},
     "approvalRequired": True,
+    "approvalExpiryHours": None,
     "llmProvider": None,
     "llmModel": None,
 }

@@ -1,4 +1,5 @@
-"""The follow-up prompt: the outreach rules, plus what each follow-up type is for."""
+"""The follow-up prompt: the outreach rules, plus what each follow-up type is for (reviewers'
+guidance for the agent is added to it as to the outreach prompt)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from workers.outreach.prompt import RULES, DraftPrompt
 
 __all__ = ["FOLLOWUP_PROMPT", "FOLLOWUP_PROMPT_VERSION", "followup_instruction"]
 
-FOLLOWUP_PROMPT_VERSION = "followup-draft/1"
+FOLLOWUP_PROMPT_VERSION = "followup-draft/2"
 
 _PURPOSES = {
     "reminder": "a short, polite reminder of the earlier message",

@@ -1,8 +1,10 @@
-"""Drafting one follow-up on an earlier draft, and scheduling the next one.
+"""Drafting one follow-up on an earlier draft.
 
 The sequence stops when the contact replied (or bounced, opted out, is suppressed) or after
 ``maxFollowups``; each follow-up passes the same grounding check as outreach and lands in the
-approval queue as a ``followup_draft`` item.
+approval queue as a ``followup_draft`` item. The next follow-up is scheduled when this one is
+sent (``shared.sending.followups``), or here when this step writes no draft and so sends
+nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from shared.db.models import ApprovalItemType, Task
 from shared.db.unit_of_work import UnitOfWork
 from shared.domain.tasks import complete_task, lock_running_task
 from shared.envelope import TaskEnvelope
+from shared.guidance import current_guidance
 from shared.task_inputs import DraftFollowupInput
 from workers.followup.context import FollowupContext, load_followup_context
 from workers.followup.plan import FollowupPlan, plan_followup
@@ -46,6 +49,7 @@ def draft_followup(
             uow, run.tenant_id, request.agent_id, AgentType.FOLLOWUP, FollowupConfig
         )
         loaded = load_followup_context(uow, run.tenant_id, request)
+        guidance = current_guidance(uow, run.tenant_id, request.agent_id)
         plan = plan_followup(config, request.attempt, request.followup_type, loaded.stop_reason)
         if plan.followup_type is None:
             _finish_without_draft(uow, run, request, config, loaded, plan)
@@ -58,6 +62,7 @@ def draft_followup(
         max_words=request.max_words,
         step=FOLLOWUP_STEP,
         agent_id=request.agent_id,
+        guidance=tuple(guidance),
     )
     llm = ctx.providers.llm(run.tenant_id, agent_id=request.agent_id)
     generation = generate_grounded(ctx, run, llm, job)
@@ -69,7 +74,7 @@ def draft_followup(
         item_type=ApprovalItemType.FOLLOWUP_DRAFT,
         title=title_for(loaded.channel, loaded.recipient, prefix=f"{label} follow-up: "),
         records=loaded.records,
-        details={"followup": _details(request, loaded, plan)},
+        details={"followup": _details(request, loaded, plan), "reviewer_guidance": guidance},
     )
     with ctx.db.unit_of_work(run.tenant_id) as uow:
         settled = settle_generation(
@@ -84,7 +89,6 @@ def draft_followup(
             "approval_item_id": str(stored.approval_item_id) if stored.approval_item_id else None,
             **_details(request, loaded, plan),
         }
-        _schedule_next(uow, task, request, config, loaded, plan, output)
         complete_task(uow, task, output, metrics={"drafts_created": 1})
         uow.commit()
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from shared.apollo import OrganizationSearch
-from shared.db.base import utcnow
 from shared.db.models import ApprovalItem, ApprovalItemType, Task
 from shared.db.unit_of_work import UnitOfWork
+from shared.domain.approval_basis import approval_expires_at
 from shared.domain.lead_imports import ACCOUNT_IDS_CONTEXT_KEY, PIPELINE_CONTEXT_KEY
 from shared.events import Event, EventType
 from shared.task_inputs import PipelineSpec
@@ -30,7 +29,11 @@ def write_lead_import_item(
     pipeline: PipelineSpec | None,
     ttl_hours: int,
 ) -> ApprovalItem:
-    """One item per run (its id derives from the task), with its ``approval.created`` event."""
+    """One item per run (its id derives from the task), with its ``approval.created`` event.
+
+    It expires after the agent's ``approvalExpiryHours``, else after ``ttl_hours``. It names no
+    contact or opportunity, and no single account: its accounts are listed in its context.
+    """
     created = sum(1 for account in accounts if account.created)
     title = f"Import {len(accounts)} accounts matching the ideal customer profile"
     if accounts and created < len(accounts):
@@ -52,7 +55,8 @@ def write_lead_import_item(
         title=title[:500],
         content={"accounts": [account.listing() for account in accounts]},
         context=context,
-        expires_at=utcnow() + timedelta(hours=ttl_hours),
+        expires_at=approval_expires_at(uow, task.tenant_id, agent_id, ttl_hours),
+        basis={},
     )
     uow.session.add(item)
     uow.session.flush()

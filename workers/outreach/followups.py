@@ -1,13 +1,14 @@
 """Scheduling a follow-up on a draft: a ``draft_followup`` task held in Postgres until due.
 
-The task is handed to the tenant's follow-up agent as a notification; the scheduler
+Follow-ups are scheduled when a message is sent (and when a follow-up step is skipped without a
+draft). The task is handed to the tenant's follow-up agent as a notification; the scheduler
 dispatches it at ``scheduled_at``. ``followup.scheduled`` is recorded with it.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.agent_types import AgentType
 from shared.agents.runtime_config import pick_agent
@@ -31,11 +32,12 @@ def schedule_followup(
     attempt: int,
     delay_days: int,
     preferred_agent: uuid.UUID | None = None,
+    after: datetime | None = None,
 ) -> Task | None:
-    """Hold follow-up number ``attempt`` on ``draft_id`` for ``delay_days``; None when this
-    step already scheduled it."""
+    """Hold follow-up number ``attempt`` on ``draft_id`` for ``delay_days`` from ``after`` (the
+    send time; now by default); None when this step already scheduled it."""
     agent_id = pick_agent(uow, parent.tenant_id, AgentType.FOLLOWUP, preferred_agent)
-    due_at = utcnow() + timedelta(days=delay_days)
+    due_at = (after or utcnow()) + timedelta(days=delay_days)
     request = DraftFollowupInput(draft_id=draft_id, attempt=attempt, agent_id=agent_id)
     task = hand_off(
         uow,

@@ -35,7 +35,8 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class DraftJob:
-    """What to draft: the prompt kind, its context and instruction, and the task step."""
+    """What to draft: the prompt kind, its context and instruction, the task step, and the
+    reviewers' guidance for the agent."""
 
     prompt: DraftPrompt
     facts: dict[str, Any]
@@ -43,6 +44,7 @@ class DraftJob:
     max_words: int
     step: str
     agent_id: uuid.UUID | None
+    guidance: tuple[str, ...] = ()
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -74,7 +76,7 @@ def generate_grounded(
     ctx: WorkerContext, run: TaskRun, llm: LlmClient, job: DraftJob
 ) -> Generation:
     """The first grounded answer of at most two; raises what the provider client raises."""
-    messages = build_messages(job.prompt, job.facts, job.instruction)
+    messages = build_messages(job.prompt, job.facts, job.instruction, guidance=job.guidance)
     first = _call(ctx, run, llm, job, messages)
     problems = check_grounding(first.data, job.facts, max_words=job.max_words)
     key = f"{run.task_id}:{job.step}"
@@ -87,7 +89,7 @@ def generate_grounded(
         uow.commit()
     if task is None:
         return Generation(first, messages, key, problems)
-    retry = build_messages(job.prompt, job.facts, job.instruction, problems)
+    retry = build_messages(job.prompt, job.facts, job.instruction, problems, job.guidance)
     second = _call(ctx, run, llm, job, retry)
     still = check_grounding(second.data, job.facts, max_words=job.max_words)
     if still:

@@ -1,4 +1,8 @@
-"""The drafting prompt, the JSON schema its answer must follow, and the hash that pins it."""
+"""The drafting prompt, the JSON schema its answer must follow, and the hash that pins it.
+
+Reviewers' guidance for the agent goes in its own delimited part of the system prompt, never
+in the ``<context>`` block: context values are the facts a draft may cite.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from shared.llm import ChatMessage
 
 __all__ = [
     "DRAFT_SCHEMA",
+    "GUIDANCE_HEADING",
     "OUTREACH_PROMPT",
     "PROMPT_VERSION",
     "RULES",
@@ -19,9 +24,10 @@ __all__ = [
     "build_messages",
     "input_hash",
     "outreach_instruction",
+    "system_prompt",
 ]
 
-PROMPT_VERSION = "outreach-draft/2"
+PROMPT_VERSION = "outreach-draft/3"
 
 DRAFT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -55,6 +61,12 @@ RULES = (
 )
 
 
+GUIDANCE_HEADING = "Guidance from reviewers of this agent's recent drafts:"
+_GUIDANCE_NOTE = (
+    "Follow it where it does not conflict with the rules above; it is not a source of facts."
+)
+
+
 @dataclass(frozen=True)
 class DraftPrompt:
     """One kind of draft: its prompt version, schema name and system prompt."""
@@ -75,13 +87,26 @@ def outreach_instruction(facts: dict[str, Any]) -> str:
     return f"Write a {facts['channel']} message in a {facts['tone']} tone to the contact below."
 
 
+def system_prompt(prompt: DraftPrompt, guidance: Sequence[str] = ()) -> str:
+    """The prompt's system text, followed by the reviewers' guidance lines when there are any."""
+    if not guidance:
+        return prompt.system
+    listed = "\n".join(f"- {line}" for line in guidance)
+    return (
+        f"{prompt.system}\n\n<reviewer_guidance>\n{GUIDANCE_HEADING}\n{listed}\n"
+        f"{_GUIDANCE_NOTE}\n</reviewer_guidance>"
+    )
+
+
 def build_messages(
     prompt: DraftPrompt,
     facts: dict[str, Any],
     instruction: str,
     problems: Sequence[str] = (),
+    guidance: Sequence[str] = (),
 ) -> list[ChatMessage]:
-    """System and user messages; ``problems`` of a rejected answer ask for a corrected one."""
+    """System and user messages; ``problems`` of a rejected answer ask for a corrected one, and
+    ``guidance`` holds what reviewers of the agent's recent drafts asked for."""
     context = json.dumps(facts, sort_keys=True, ensure_ascii=False, indent=1)
     user = f"{instruction}\n<context>\n{context}\n</context>"
     if problems:
@@ -92,7 +117,7 @@ def build_messages(
             "context above."
         )
     return [
-        ChatMessage(role="system", content=prompt.system),
+        ChatMessage(role="system", content=system_prompt(prompt, guidance)),
         ChatMessage(role="user", content=user),
     ]
 

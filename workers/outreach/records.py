@@ -10,15 +10,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from shared.db.base import utcnow
 from shared.db.models import ApprovalItem, ApprovalItemType, Channel, Draft, Task
 from shared.db.unit_of_work import UnitOfWork
 from shared.db.upsert import insert_if_absent
+from shared.domain.approval_basis import approval_expires_at, current_basis, item_links
 from shared.events import Event, EventType
 from shared.lifecycles import ApprovalStatus, DraftStatus, check_transition
+from shared.sending.queue import queue_send
+from shared.settings import Settings
 from workers.outreach.context import RecordRef
 from workers.outreach.generation import DraftJob, Generation
 from workers.outreach.grounding import context_value
@@ -59,10 +61,11 @@ def store_draft(
     generation: Generation,
     *,
     auto_approve: bool,
-    approval_ttl_hours: int,
+    settings: Settings,
 ) -> StoredDraft | None:
     """Write the draft (once per task step) and, if grounded, its approval item; None if this
-    step already wrote its draft."""
+    step already wrote its draft. An auto-approved draft has its send queued at once; a
+    pending item expires after the agent's ``approvalExpiryHours`` or the platform default."""
     answer = generation.result.data
     status = DraftStatus.DRAFT
     if generation.grounded:
@@ -125,9 +128,11 @@ def store_draft(
         return StoredDraft(draft_id, status, None)
     item = _approval_item(uow, task, job, target, answer, subject, draft_id, facts_used)
     if auto_approve:
-        _approve_as_system(uow, task, item)
+        _approve_as_system(uow, task, item, platform_from=settings.mail_from)
     else:
-        item.expires_at = utcnow() + timedelta(hours=approval_ttl_hours)
+        item.expires_at = approval_expires_at(
+            uow, task.tenant_id, job.agent_id, settings.approval_default_ttl_hours
+        )
     return StoredDraft(draft_id, status, item.id)
 
 
@@ -172,6 +177,10 @@ def _approval_item(
     draft_id: uuid.UUID,
     facts_used: list[dict[str, Any]],
 ) -> ApprovalItem:
+    """The pending item with the records it is about and their versions (its basis)."""
+    links = item_links(
+        uow, task.tenant_id, contact_id=target.contact_id, opportunity_id=target.opportunity_id
+    )
     item = ApprovalItem(
         id=uuid.uuid4(),
         tenant_id=task.tenant_id,
@@ -188,10 +197,21 @@ def _approval_item(
             "key_points": answer.get("key_points", []),
             "facts_used": facts_used,
             "contact": job.facts.get("contact"),
+            "account": job.facts.get("account"),
             "opportunity": job.facts.get("opportunity"),
             **target.details,
         },
         status=ApprovalStatus.PENDING.value,
+        contact_id=links.contact_id,
+        account_id=links.account_id,
+        opportunity_id=links.opportunity_id,
+        basis=current_basis(
+            uow,
+            task.tenant_id,
+            draft_id=draft_id,
+            contact_id=links.contact_id,
+            account_id=links.account_id,
+        ),
     )
     uow.session.add(item)
     uow.session.flush()
@@ -199,13 +219,22 @@ def _approval_item(
     return item
 
 
-def _approve_as_system(uow: UnitOfWork, task: Task, item: ApprovalItem) -> None:
-    """Auto-approval: the item is decided at once, by no person."""
+def _approve_as_system(
+    uow: UnitOfWork, task: Task, item: ApprovalItem, *, platform_from: str | None
+) -> None:
+    """Auto-approval: the item is decided at once, by no person, and the draft's send queued."""
     item.status = check_transition(ApprovalStatus(item.status), ApprovalStatus.APPROVED).value
     item.reviewed_at = utcnow()
+    draft = uow.session.get_one(Draft, item.draft_id)
+    send = queue_send(uow, draft, item, platform_from=platform_from, trace_id=task.trace_id)
     uow.record(
         _item_event(
-            task, item, EventType.APPROVAL_APPROVED, reviewer=SYSTEM_REVIEWER, auto_approved=True
+            task,
+            item,
+            EventType.APPROVAL_APPROVED,
+            reviewer=SYSTEM_REVIEWER,
+            auto_approved=True,
+            send_id=str(send.id),
         )
     )
 

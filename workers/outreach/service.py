@@ -1,14 +1,13 @@
 """Drafting one outreach message: context → LLM → grounding check → draft + approval item.
 
 The agent's configuration decides what the context holds (event, account intelligence), the
-tone when the task names none, whether the draft is approved at once, and whether a
-follow-up is scheduled. A draft that fails the grounding check twice never reaches the
-approval queue: it is kept as ``draft`` with its problems and the task fails naming them.
+tone when the task names none and whether the draft is approved at once; its follow-up is
+scheduled when the message is sent (``shared.sending.followups``). A draft that fails the
+grounding check twice never reaches the approval queue: it is kept as ``draft`` with its
+problems and the task fails naming them.
 """
 
 from __future__ import annotations
-
-import uuid
 
 import structlog
 
@@ -20,10 +19,10 @@ from shared.db.models import ApprovalItemType, Channel, Task
 from shared.db.unit_of_work import UnitOfWork
 from shared.domain.tasks import complete_task, fail_task, lock_running_task
 from shared.envelope import TaskEnvelope
+from shared.guidance import current_guidance
 from shared.llm import LlmClient
 from shared.task_inputs import DraftOutreachInput
 from workers.outreach.context import load_outreach_context
-from workers.outreach.followups import schedule_followup
 from workers.outreach.generation import DraftJob, Generation, bill, generate_grounded
 from workers.outreach.prompt import OUTREACH_PROMPT, outreach_instruction
 from workers.outreach.records import DraftTarget, StoredDraft, store_draft, title_for
@@ -52,6 +51,7 @@ def draft_outreach(
             uow, run.tenant_id, request.agent_id, AgentType.OUTREACH, OutreachConfig
         )
         context = load_outreach_context(uow, run.tenant_id, request, config)
+        guidance = current_guidance(uow, run.tenant_id, request.agent_id)
     job = DraftJob(
         prompt=OUTREACH_PROMPT,
         facts=context.facts,
@@ -59,6 +59,7 @@ def draft_outreach(
         max_words=request.max_words,
         step=DRAFT_STEP,
         agent_id=request.agent_id,
+        guidance=tuple(guidance),
     )
     llm = ctx.providers.llm(run.tenant_id, agent_id=request.agent_id)
     generation = generate_grounded(ctx, run, llm, job)
@@ -69,6 +70,7 @@ def draft_outreach(
         item_type=_ITEM_TYPES[request.channel],
         title=title_for(request.channel, context.recipient),
         records=context.records,
+        details={"reviewer_guidance": guidance},
     )
     with ctx.db.unit_of_work(run.tenant_id) as uow:
         settled = settle_generation(
@@ -84,19 +86,7 @@ def draft_outreach(
         if settled is None:
             return
         task, stored = settled
-        output = _output(stored)
-        if config.notify_followup_agent:
-            followup = schedule_followup(
-                uow,
-                task,
-                draft_id=stored.draft_id,
-                attempt=1,
-                delay_days=config.default_followup_delay_days,
-                preferred_agent=_pipeline_followup_agent(request),
-            )
-            if followup is not None:
-                output["followup_task_id"] = str(followup.id)
-        complete_task(uow, task, output, metrics={"drafts_created": 1})
+        complete_task(uow, task, _output(stored), metrics={"drafts_created": 1})
         uow.commit()
 
 
@@ -138,7 +128,7 @@ def settle_generation(
         target,
         generation,
         auto_approve=auto_approve,
-        approval_ttl_hours=ctx.settings.approval_default_ttl_hours,
+        settings=ctx.settings,
     )
     if stored is None:
         log.info("draft.duplicate", task_id=str(run.task_id))
@@ -186,7 +176,3 @@ def _output(stored: StoredDraft) -> dict[str, str | None]:
         "draft_status": stored.status.value,
         "approval_item_id": str(stored.approval_item_id) if stored.approval_item_id else None,
     }
-
-
-def _pipeline_followup_agent(request: DraftOutreachInput) -> uuid.UUID | None:
-    return request.pipeline.agents.get(AgentType.FOLLOWUP) if request.pipeline else None

@@ -1,5 +1,6 @@
-"""The scheduler: turns due cron schedules, due held tasks and expired approval items into
-tasks and transitions. Durable state lives in Postgres; several replicas may run at once.
+"""The scheduler: turns due cron schedules, due held tasks, due deferred sends and expired
+approval items into tasks, dispatches and transitions. Durable state lives in Postgres; several
+replicas may run at once.
 """
 
 from workers.scheduler.main import build_scheduler, run_scheduler

@@ -13,17 +13,24 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shared.db.models import Agent, ApprovalItem, Task, Tenant, TenantStatus
-from shared.lifecycles import AgentStatus, ApprovalStatus, TaskStatus, check_transition
+from shared.db.models import Agent, ApprovalItem, MessageSend, Task, Tenant, TenantStatus
+from shared.lifecycles import AgentStatus, ApprovalStatus, SendStatus, TaskStatus, check_transition
 
-__all__ = ["SCHEDULABLE_STATUSES", "claim_due_tasks", "claim_expired_approvals", "due_tenants"]
+__all__ = [
+    "SCHEDULABLE_STATUSES",
+    "claim_due_sends",
+    "claim_due_tasks",
+    "claim_expired_approvals",
+    "due_tenants",
+]
 
 # The agent states that take work (as for a task assigned by hand); paused agents never fire.
 SCHEDULABLE_STATUSES = (AgentStatus.IDLE.value, AgentStatus.ACTIVE.value)
 
 
 def due_tenants(session: Session, now: datetime) -> list[uuid.UUID]:
-    """Active tenants with scheduled agents, due held tasks or expired pending approvals.
+    """Active tenants with scheduled agents, due held tasks, expired pending approvals or
+    deferred sends that are due.
 
     On Postgres a SECURITY DEFINER function answers, since row-level security hides other
     tenants from the scheduler's role; SQLite (embedded mode) has no such wall.
@@ -41,9 +48,10 @@ def due_tenants(session: Session, now: datetime) -> list[uuid.UUID]:
     )
     held = sa.exists().where(Task.tenant_id == Tenant.id, *_due_task_filter(now))
     expired = sa.exists().where(ApprovalItem.tenant_id == Tenant.id, *_expired_filter(now))
+    sends = sa.exists().where(MessageSend.tenant_id == Tenant.id, *_due_send_filter(now))
     query = (
         sa.select(Tenant.id)
-        .where(Tenant.status == TenantStatus.ACTIVE.value, sa.or_(scheduled, held, expired))
+        .where(Tenant.status == TenantStatus.ACTIVE.value, sa.or_(scheduled, held, expired, sends))
         .order_by(Tenant.id)
     )
     return list(session.scalars(query))
@@ -62,6 +70,10 @@ def _expired_filter(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
         ApprovalItem.status == ApprovalStatus.PENDING.value,
         ApprovalItem.expires_at <= now,
     )
+
+
+def _due_send_filter(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    return (MessageSend.status == SendStatus.DEFERRED.value, MessageSend.not_before <= now)
 
 
 def claim_due_tasks(
@@ -110,6 +122,31 @@ def claim_expired_approvals(
             version=ApprovalItem.version + 1,
         )
         .returning(ApprovalItem)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.scalars(statement))
+
+
+def claim_due_sends(
+    session: Session, tenant_id: uuid.UUID, now: datetime, *, limit: int
+) -> list[MessageSend]:
+    """Move up to ``limit`` of the tenant's deferred sends that are due back to queued, longest
+    waiting first; each move bumps the send's version, which names its dispatch."""
+    due = (
+        sa.select(MessageSend.id)
+        .where(MessageSend.tenant_id == tenant_id, *_due_send_filter(now))
+        .order_by(MessageSend.not_before, MessageSend.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        sa.update(MessageSend)
+        .where(MessageSend.id.in_(due))
+        .values(
+            status=check_transition(SendStatus.DEFERRED, SendStatus.QUEUED).value,
+            version=MessageSend.version + 1,
+        )
+        .returning(MessageSend)
         .execution_options(synchronize_session=False)
     )
     return list(session.scalars(statement))

@@ -1,19 +1,23 @@
-"""Due held tasks and expired approval items: claimed in one statement, settled in the same
-transaction (outbox rows, events, activity)."""
+"""Due held tasks, due deferred sends and expired approval items: claimed in one statement,
+settled in the same transaction (outbox rows, events, activity)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from shared.db.models import ActivityLogEntry, ActorKind, ApprovalItem, Draft
+import sqlalchemy as sa
+
+from shared.db.models import ActivityLogEntry, ActorKind, ApprovalItem, Draft, OutboxMessage
 from shared.db.unit_of_work import UnitOfWork
 from shared.domain.tasks import envelope_for
 from shared.events import Event, EventType
-from shared.lifecycles import DraftStatus, check_transition
-from workers.scheduler.claims import claim_due_tasks, claim_expired_approvals
+from shared.lifecycles import DraftStatus, TaskPriority, check_transition
+from shared.sending.queue import SendRequest, send_outbox_values
+from shared.sending.records import send_event
+from workers.scheduler.claims import claim_due_sends, claim_due_tasks, claim_expired_approvals
 
-__all__ = ["dispatch_due_tasks", "expire_approvals"]
+__all__ = ["dispatch_due_sends", "dispatch_due_tasks", "expire_approvals"]
 
 ACTOR_ID = "scheduler"
 
@@ -25,6 +29,31 @@ def dispatch_due_tasks(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, *, 
         uow.dispatch(envelope_for(task))
     uow.commit()
     return len(tasks)
+
+
+def dispatch_due_sends(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, *, limit: int) -> int:
+    """Queue up to ``limit`` of the tenant's due deferred sends again, each with a dispatch to
+    the sender of its own (keyed on the send's version); commits; returns how many."""
+    sends = claim_due_sends(uow.session, tenant_id, now, limit=limit)
+    item_ids = [send.approval_item_id for send in sends if send.approval_item_id]
+    rows = uow.session.execute(
+        sa.select(ApprovalItem.id, ApprovalItem.priority).where(
+            ApprovalItem.tenant_id == tenant_id, ApprovalItem.id.in_(item_ids)
+        )
+    )
+    priorities = {row.id: row.priority for row in rows}
+    for send in sends:
+        item_priority = priorities.get(send.approval_item_id) if send.approval_item_id else None
+        priority = TaskPriority(item_priority or TaskPriority.MEDIUM)
+        values = send_outbox_values(
+            SendRequest(send.tenant_id, send.id, send.dedup_key),
+            priority=priority.broker_priority,
+            dedup_key=f"{send.dedup_key}:due:{send.version}",
+        )
+        uow.session.execute(sa.insert(OutboxMessage).values(**values))
+        uow.record(send_event(send, EventType.MESSAGE_QUEUED, reason="due again"))
+    uow.commit()
+    return len(sends)
 
 
 def expire_approvals(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, *, limit: int) -> int:

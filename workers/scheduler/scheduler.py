@@ -1,5 +1,5 @@
 """The scheduler loop: for every tenant with due work, fire due cron slots, dispatch due held
-tasks and expire overdue approval items.
+tasks and due deferred sends, and expire overdue approval items.
 
 Several replicas may run at once: cron runs are keyed per agent and slot (a second submission
 finds the first), and held tasks and approval items are claimed with ``SKIP LOCKED``.
@@ -22,7 +22,7 @@ from shared.db.base import utcnow
 from shared.db.database import Database
 from shared.db.unit_of_work import UnitOfWork
 from workers.scheduler.claims import due_tenants
-from workers.scheduler.held import dispatch_due_tasks, expire_approvals
+from workers.scheduler.held import dispatch_due_sends, dispatch_due_tasks, expire_approvals
 from workers.scheduler.schedules import run_due_schedules
 
 __all__ = ["Scheduler", "SchedulerCycle"]
@@ -47,6 +47,8 @@ class SchedulerCycle:
     dispatched: int = 0
     expired: int = 0
     failed_tenants: int = 0
+    sends: int = 0
+    """Deferred sends queued again."""
 
 
 class Scheduler:
@@ -71,7 +73,14 @@ class Scheduler:
         now = self._clock()
         with self._db.unit_of_work() as uow:
             tenant_ids = due_tenants(uow.session, now)
-        totals = {"fired": 0, "skipped": 0, "dispatched": 0, "expired": 0, "failed": 0}
+        totals = {
+            "fired": 0,
+            "skipped": 0,
+            "dispatched": 0,
+            "expired": 0,
+            "sends": 0,
+            "failed": 0,
+        }
         for tenant_id in tenant_ids:
             try:
                 counts = self._tenant_cycle(tenant_id, now)
@@ -91,8 +100,9 @@ class Scheduler:
             dispatched=totals["dispatched"],
             expired=totals["expired"],
             failed_tenants=totals["failed"],
+            sends=totals["sends"],
         )
-        if result.fired or result.skipped or result.dispatched or result.expired:
+        if result.fired or result.skipped or result.dispatched or result.expired or result.sends:
             self._log.info(
                 "scheduler.cycle",
                 tenants=result.tenants,
@@ -100,24 +110,28 @@ class Scheduler:
                 skipped=result.skipped,
                 dispatched=result.dispatched,
                 expired=result.expired,
+                sends=result.sends,
             )
         return result
 
     def _tenant_cycle(self, tenant_id: uuid.UUID, now: datetime) -> dict[str, int]:
         outcome = run_due_schedules(self._db, tenant_id, now)
         dispatched = self._drain(dispatch_due_tasks, tenant_id, now)
+        sends = self._drain(dispatch_due_sends, tenant_id, now)
         expired = self._drain(expire_approvals, tenant_id, now)
-        if dispatched or expired:
+        if dispatched or sends or expired:
             self._log.info(
                 "scheduler.tenant_settled",
                 tenant_id=str(tenant_id),
                 dispatched=dispatched,
+                sends=sends,
                 expired=expired,
             )
         return {
             "fired": outcome.fired,
             "skipped": outcome.skipped,
             "dispatched": dispatched,
+            "sends": sends,
             "expired": expired,
         }
 

@@ -1,0 +1,1 @@
+"""The sender: delivers approved emails over SMTP, exactly once, one send per draft."""
