@@ -25,11 +25,11 @@ from shared.errors import AgentfleetError, NotFound, PermanentError
 from shared.llm import LlmClient, LlmResult
 from shared.task_inputs import EnrichAccountInput
 from shared.usage import ProviderCall
-from workers.enrichment.billing import bill_call, record_failed_call
 from workers.enrichment.facts import OrganizationFacts, organization_facts
 from workers.enrichment.prompt import PROMPT_VERSION, build_messages, input_hash, summary_schema
 from workers.enrichment.store import lock_account, write_enrichment
 from workers.runtime.context import WorkerContext
+from workers.runtime.provider_calls import ask_json, bill_call, record_failed_call
 from workers.runtime.task_runner import TaskRun
 
 __all__ = ["ENRICH_STEP", "SUMMARY_STEP", "enrich_account"]
@@ -150,25 +150,18 @@ def _summarise(
 ) -> _Summary:
     messages = build_messages(found.facts)
     llm = ctx.providers.llm(run.tenant_id, agent_id=request.agent_id)
-    try:
-        result = llm.complete_json(
-            messages,
-            schema_name="account_summary",
-            schema=summary_schema(list(found.facts)),
-            temperature=TEMPERATURE,
-            max_tokens=MAX_TOKENS,
-        )
-    except AgentfleetError as exc:
-        record_failed_call(
-            ctx,
-            run,
-            provider=llm.provider,
-            model=llm.model,
-            operation=_LLM_OPERATION,
-            agent_id=request.agent_id,
-            error=exc,
-        )
-        raise
+    result = ask_json(
+        ctx,
+        run,
+        llm,
+        messages,
+        schema_name="account_summary",
+        schema=summary_schema(list(found.facts)),
+        temperature=TEMPERATURE,
+        max_tokens=MAX_TOKENS,
+        operation=_LLM_OPERATION,
+        agent_id=request.agent_id,
+    )
     parameters = {"temperature": TEMPERATURE, "max_tokens": MAX_TOKENS}
     return _Summary(llm=llm, result=result, prompt_hash=input_hash(messages, llm.model, parameters))
 

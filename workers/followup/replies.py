@@ -13,12 +13,11 @@ from shared.db.models import Draft, InboundReply, UsageOutcome
 from shared.db.unit_of_work import UnitOfWork
 from shared.domain.tasks import complete_task, lock_running_task
 from shared.envelope import TaskEnvelope
-from shared.errors import AgentfleetError, NotFound
+from shared.errors import NotFound
 from shared.llm import LlmClient, LlmResult
 from shared.replies import ClassificationOutcome, ReplyVerdict, apply_classification, lock_reply
 from shared.task_inputs import ClassifyReplyInput
 from shared.usage import ProviderCall
-from workers.enrichment.billing import bill_call, record_failed_call
 from workers.followup.reply_prompt import (
     REPLY_PROMPT_VERSION,
     REPLY_SCHEMA,
@@ -27,6 +26,7 @@ from workers.followup.reply_prompt import (
     reply_facts,
 )
 from workers.runtime.context import WorkerContext
+from workers.runtime.provider_calls import ask_json, bill_call
 from workers.runtime.task_runner import TaskRun
 
 __all__ = ["CLASSIFY_STEP", "classify_reply"]
@@ -94,25 +94,18 @@ def _finish_classified(uow: UnitOfWork, run: TaskRun, reply_id: uuid.UUID) -> No
 
 
 def _ask(ctx: WorkerContext, run: TaskRun, llm: LlmClient, facts: dict[str, Any]) -> LlmResult:
-    try:
-        return llm.complete_json(
-            build_reply_messages(facts),
-            schema_name=REPLY_SCHEMA_NAME,
-            schema=REPLY_SCHEMA,
-            temperature=TEMPERATURE,
-            max_tokens=MAX_TOKENS,
-        )
-    except AgentfleetError as exc:
-        record_failed_call(
-            ctx,
-            run,
-            provider=llm.provider,
-            model=llm.model,
-            operation=_OPERATION,
-            agent_id=run.agent_id,
-            error=exc,
-        )
-        raise
+    return ask_json(
+        ctx,
+        run,
+        llm,
+        build_reply_messages(facts),
+        schema_name=REPLY_SCHEMA_NAME,
+        schema=REPLY_SCHEMA,
+        temperature=TEMPERATURE,
+        max_tokens=MAX_TOKENS,
+        operation=_OPERATION,
+        agent_id=run.agent_id,
+    )
 
 
 def _bill(

@@ -15,12 +15,12 @@ import structlog
 from shared.db.models import UsageOutcome
 from shared.db.unit_of_work import UnitOfWork
 from shared.domain.tasks import lock_running_task
-from shared.errors import AgentfleetError, RateLimited
 from shared.llm import ChatMessage, LlmClient, LlmResult
 from shared.usage import ProviderCall, record_provider_call
 from workers.outreach.grounding import check_grounding
 from workers.outreach.prompt import DRAFT_SCHEMA, DraftPrompt, build_messages
 from workers.runtime.context import WorkerContext
+from workers.runtime.provider_calls import ask_json
 from workers.runtime.task_runner import TaskRun
 
 __all__ = ["MAX_TOKENS", "TEMPERATURE", "DraftJob", "Generation", "bill", "generate_grounded"]
@@ -132,32 +132,15 @@ def bill(
 def _call(
     ctx: WorkerContext, run: TaskRun, llm: LlmClient, job: DraftJob, messages: list[ChatMessage]
 ) -> LlmResult:
-    try:
-        return llm.complete_json(
-            messages,
-            schema_name=job.prompt.schema_name,
-            schema=DRAFT_SCHEMA,
-            temperature=TEMPERATURE,
-            max_tokens=MAX_TOKENS,
-        )
-    except AgentfleetError as exc:
-        _record_failed_call(ctx, run, llm, exc)
-        raise
-
-
-def _record_failed_call(
-    ctx: WorkerContext, run: TaskRun, llm: LlmClient, error: AgentfleetError
-) -> None:
-    """Failed calls are recorded too (unbilled, no dedup key): they show in usage and errors."""
-    outcome = UsageOutcome.RATE_LIMITED if isinstance(error, RateLimited) else UsageOutcome.ERROR
-    with ctx.db.unit_of_work(run.tenant_id) as uow:
-        record_provider_call(
-            uow,
-            ctx.settings,
-            ProviderCall(
-                provider=llm.provider, model=llm.model, operation=_OPERATION, outcome=outcome
-            ),
-            tenant_id=run.tenant_id,
-            task_id=run.task_id,
-        )
-        uow.commit()
+    return ask_json(
+        ctx,
+        run,
+        llm,
+        messages,
+        schema_name=job.prompt.schema_name,
+        schema=DRAFT_SCHEMA,
+        temperature=TEMPERATURE,
+        max_tokens=MAX_TOKENS,
+        operation=_OPERATION,
+        agent_id=job.agent_id,
+    )

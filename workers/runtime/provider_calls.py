@@ -1,18 +1,21 @@
-"""Usage rows for the enrichment agent's provider calls: once per ``(task, step)`` when they
-succeed, unbilled and without a dedup key when they fail."""
+"""Usage rows for an agent's provider calls: once per ``(task, step)`` when they succeed,
+unbilled and without a dedup key when they fail; and the LLM call that records its failure."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from shared.db.models import UsageOutcome
 from shared.db.unit_of_work import UnitOfWork
 from shared.errors import AgentfleetError, RateLimited
+from shared.llm import ChatMessage, LlmClient, LlmResult
 from shared.usage import ProviderCall, record_provider_call
 from workers.runtime.context import WorkerContext
 from workers.runtime.task_runner import TaskRun
 
-__all__ = ["bill_call", "record_failed_call"]
+__all__ = ["ask_json", "bill_call", "record_failed_call"]
 
 
 def bill_call(
@@ -58,3 +61,39 @@ def record_failed_call(
             agent_id=agent_id,
         )
         uow.commit()
+
+
+def ask_json(
+    ctx: WorkerContext,
+    run: TaskRun,
+    llm: LlmClient,
+    messages: Sequence[ChatMessage],
+    *,
+    schema_name: str,
+    schema: dict[str, Any],
+    temperature: float,
+    max_tokens: int,
+    operation: str,
+    agent_id: uuid.UUID | None,
+) -> LlmResult:
+    """The model's JSON answer; a call that fails is recorded (see :func:`record_failed_call`)
+    before its error goes on to the task runner."""
+    try:
+        return llm.complete_json(
+            messages,
+            schema_name=schema_name,
+            schema=schema,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+    except AgentfleetError as exc:
+        record_failed_call(
+            ctx,
+            run,
+            provider=llm.provider,
+            model=llm.model,
+            operation=operation,
+            agent_id=agent_id,
+            error=exc,
+        )
+        raise
