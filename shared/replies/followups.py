@@ -17,15 +17,21 @@ import sqlalchemy as sa
 
 from shared.agent_types import AgentType
 from shared.db.base import utcnow
-from shared.db.models import AgentMessageType, Draft, Task
+from shared.db.models import (
+    AgentMessageType,
+    ApprovalItem,
+    ApprovalItemType,
+    Draft,
+    Task,
+)
 from shared.db.unit_of_work import UnitOfWork
+from shared.domain.followups import FOLLOWUP_TASK_TYPE, followup_scheduled
 from shared.domain.handoffs import HandOff, hand_off
 from shared.domain.tasks import task_event
-from shared.events import Event, EventType
-from shared.lifecycles import TaskPriority, TaskStatus, check_transition
+from shared.events import EventType
+from shared.lifecycles import ApprovalStatus, TaskPriority, TaskStatus, check_transition
 
 __all__ = [
-    "FOLLOWUP_TASK_TYPE",
     "NO_DATE_DELAY",
     "RESUME_HOUR_UTC",
     "StoppedFollowup",
@@ -34,7 +40,6 @@ __all__ = [
     "stop_pending_followups",
 ]
 
-FOLLOWUP_TASK_TYPE = "draft_followup"
 RESUME_HOUR_UTC = 9
 NO_DATE_DELAY = timedelta(days=7)
 """How far an out-of-office reply without a return date pushes a follow-up back."""
@@ -126,7 +131,27 @@ def stop_pending_followups(
         uow.record(
             task_event(task, EventType.TASK_CANCELLED, reason=reason, reply_id=str(reply_id))
         )
+    _flag_waiting_followup_drafts(uow, tenant_id, contact_id, reason)
     return stopped
+
+
+def _flag_waiting_followup_drafts(
+    uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid.UUID, reason: str
+) -> None:
+    """Follow-up drafts still waiting for a reviewer are marked stale, so nobody approves them
+    without seeing the reply (the sender would not send them anyway)."""
+    uow.session.execute(
+        sa.update(ApprovalItem)
+        .where(
+            ApprovalItem.tenant_id == tenant_id,
+            ApprovalItem.contact_id == contact_id,
+            ApprovalItem.item_type == ApprovalItemType.FOLLOWUP_DRAFT.value,
+            ApprovalItem.status == ApprovalStatus.PENDING.value,
+            ApprovalItem.stale_at.is_(None),
+        )
+        .values(stale_at=utcnow(), stale_reason=reason[:200])
+        .execution_options(synchronize_session=False)
+    )
 
 
 def resume_at(original: datetime | None, back_on: date | None, *, now: datetime) -> datetime:
@@ -168,22 +193,15 @@ def resume_followups(
             continue
         resumed.append(task)
         uow.record(
-            Event(
-                event_type=EventType.FOLLOWUP_SCHEDULED,
-                tenant_id=parent.tenant_id,
-                aggregate_type="task",
-                aggregate_id=task.id,
-                trace_id=parent.trace_id,
-                payload={
-                    "task_id": str(task.id),
-                    "draft_id": stopped.input.get("draft_id"),
-                    "attempt": stopped.attempt,
-                    "due_at": due_at.isoformat(),
-                    "agent_id": str(stopped.agent_id) if stopped.agent_id else None,
-                    "parent_task_id": str(parent.id),
-                    "resumes_task_id": str(stopped.task_id),
-                    "reply_id": str(reply_id),
-                },
+            followup_scheduled(
+                parent,
+                task,
+                draft_id=stopped.input.get("draft_id"),
+                attempt=stopped.attempt,
+                due_at=due_at,
+                agent_id=stopped.agent_id,
+                resumes_task_id=str(stopped.task_id),
+                reply_id=str(reply_id),
             )
         )
     return resumed

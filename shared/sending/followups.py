@@ -18,7 +18,7 @@ from shared.agents.config import FollowupConfig, OutreachConfig
 from shared.agents.runtime_config import agent_config
 from shared.db.models import Draft, Task
 from shared.db.unit_of_work import UnitOfWork
-from workers.outreach.followups import schedule_followup
+from shared.domain.followups import schedule_followup
 
 __all__ = ["schedule_followup_after_send"]
 

@@ -18,6 +18,7 @@ from shared.agents.daily_metrics import bump_daily_metrics
 from shared.db.base import utcnow
 from shared.db.database import Database
 from shared.db.models import (
+    ApprovalItem,
     Contact,
     DailyMetric,
     InboundReply,
@@ -30,6 +31,7 @@ from shared.replies import ReplyVerdict, apply_classification, lock_reply
 from shared.settings import Settings
 from shared.tenancy import CreatedKey, create_tenant
 from tests.support.api import auth
+from tests.support.approvals import make_pending_item
 from tests.support.drafting import DraftingStack, drafting_stack, make_agent
 from tests.support.replies import SentMessage, run_dispatched_task, run_envelope, sent_message
 
@@ -507,3 +509,24 @@ def test_a_classification_applied_twice_changes_nothing_the_second_time(
     [resumed] = followups_of(db, tenant, uuid.UUID(reply["classification_task_id"]))
     assert original.scheduled_at is not None
     assert resumed.scheduled_at == original.scheduled_at + timedelta(days=7)
+
+
+def test_a_reply_flags_the_contacts_followup_drafts_still_waiting_for_review(
+    api: httpx.Client,
+    db: Database,
+    tenant: CreatedKey,
+    targets: list[SeededTarget],
+    message: SentMessage,
+) -> None:
+    waiting = make_pending_item(db, tenant.tenant_id, targets[0], agent_type="followup")
+    other_contact = make_pending_item(db, tenant.tenant_id, targets[1], agent_type="followup")
+
+    response = post_reply(api, tenant, in_reply_to=message.message_id, body="Not interested.")
+    approve = api.post(f"/v1/approvals/{waiting}/approve", headers=auth(tenant.token))
+
+    assert response.status_code == 202, response.text
+    assert approve.status_code == 409
+    with db.unit_of_work(tenant.tenant_id) as uow:
+        flagged = uow.session.get_one(ApprovalItem, waiting)
+        untouched = uow.session.get_one(ApprovalItem, other_contact)
+        assert (flagged.stale_reason, untouched.stale_at) == ("the contact replied", None)

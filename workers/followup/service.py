@@ -19,6 +19,7 @@ from shared.agents.config import FollowupConfig
 from shared.agents.runtime_config import agent_config
 from shared.db.models import ApprovalItemType, Task
 from shared.db.unit_of_work import UnitOfWork
+from shared.domain.followups import schedule_followup
 from shared.domain.tasks import complete_task, lock_running_task
 from shared.envelope import TaskEnvelope
 from shared.guidance import current_guidance
@@ -26,7 +27,6 @@ from shared.task_inputs import DraftFollowupInput
 from workers.followup.context import FollowupContext, load_followup_context
 from workers.followup.plan import FollowupPlan, plan_followup
 from workers.followup.prompt import FOLLOWUP_PROMPT, followup_instruction
-from workers.outreach.followups import schedule_followup
 from workers.outreach.generation import DraftJob, generate_grounded
 from workers.outreach.records import DraftTarget, title_for
 from workers.outreach.service import settle_generation

@@ -19,7 +19,7 @@ from shared.domain.handoffs import HandOff, hand_off
 from shared.events import Event, EventType
 from shared.task_inputs import DraftFollowupInput
 
-__all__ = ["FOLLOWUP_TASK_TYPE", "schedule_followup"]
+__all__ = ["FOLLOWUP_TASK_TYPE", "followup_scheduled", "schedule_followup"]
 
 FOLLOWUP_TASK_TYPE = "draft_followup"
 
@@ -55,20 +55,37 @@ def schedule_followup(
     if task is None:
         return None
     uow.record(
-        Event(
-            event_type=EventType.FOLLOWUP_SCHEDULED,
-            tenant_id=parent.tenant_id,
-            aggregate_type="task",
-            aggregate_id=task.id,
-            trace_id=parent.trace_id,
-            payload={
-                "task_id": str(task.id),
-                "draft_id": str(draft_id),
-                "attempt": attempt,
-                "due_at": due_at.isoformat(),
-                "agent_id": str(agent_id) if agent_id else None,
-                "parent_task_id": str(parent.id),
-            },
+        followup_scheduled(
+            parent, task, draft_id=str(draft_id), attempt=attempt, due_at=due_at, agent_id=agent_id
         )
     )
     return task
+
+
+def followup_scheduled(
+    parent: Task,
+    task: Task,
+    *,
+    draft_id: str | None,
+    attempt: int,
+    due_at: datetime,
+    agent_id: uuid.UUID | None,
+    **details: str,
+) -> Event:
+    """``followup.scheduled`` for the held follow-up ``task`` that ``parent`` handed on."""
+    return Event(
+        event_type=EventType.FOLLOWUP_SCHEDULED,
+        tenant_id=parent.tenant_id,
+        aggregate_type="task",
+        aggregate_id=task.id,
+        trace_id=parent.trace_id,
+        payload={
+            "task_id": str(task.id),
+            "draft_id": draft_id,
+            "attempt": attempt,
+            "due_at": due_at.isoformat(),
+            "agent_id": str(agent_id) if agent_id else None,
+            "parent_task_id": str(parent.id),
+            **details,
+        },
+    )
