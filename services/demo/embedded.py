@@ -18,6 +18,7 @@ from dramatiq.brokers.stub import StubBroker
 from fastapi import FastAPI
 
 from services.api.app import create_app
+from services.demo.mail_sink import MailSink
 from services.sandbox.config import SandboxConfig
 from services.sandbox.server import SandboxHandle, start_sandbox_in_thread
 from shared.credentials import credential_cipher
@@ -34,6 +35,7 @@ from workers.runtime.broker import pool_middleware
 from workers.runtime.context import WorkerBoot, WorkerContext
 from workers.runtime.dead_letters import InProcessDeadLetters
 from workers.runtime.providers import ProviderAccess
+from workers.sender.actor import declare_sender_actor
 
 __all__ = ["DIFFERENCES", "EmbeddedStack", "start_embedded"]
 
@@ -45,6 +47,8 @@ DIFFERENCES = (
     "events: collected in memory instead of the agentfleet.events exchange",
     "provider rate limits: not enforced (the rate governor lives in Redis)",
     "scheduler: not running (no cron runs, held follow-ups stay held)",
+    "mail: approved email goes to an SMTP sink inside this process; nothing leaves the machine",
+    "sender locks: a process-local lock instead of the Postgres advisory lock",
 )
 
 
@@ -55,6 +59,7 @@ class EmbeddedStack:
     broker: StubBroker
     dead_letters: InProcessDeadLetters
     sandbox: SandboxHandle
+    mail: MailSink
     events: list[dict[str, Any]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -67,6 +72,7 @@ class EmbeddedStack:
         for close in reversed(self._closers):
             close()
         self.sandbox.stop()
+        self.mail.stop()
         self.db.dispose()
 
 
@@ -76,6 +82,8 @@ def start_embedded(workdir: Path, *, worker_threads: int = 8) -> EmbeddedStack:
     database_file = workdir / "agentfleet.db"
     database_file.unlink(missing_ok=True)
     sandbox = start_sandbox_in_thread(SandboxConfig())
+    mail = MailSink()
+    mail.start()
     settings = Settings(
         database_url=f"sqlite:///{database_file}",
         openai_base_url=sandbox.base_url,
@@ -83,6 +91,11 @@ def start_embedded(workdir: Path, *, worker_threads: int = 8) -> EmbeddedStack:
         encryption_key=secrets.token_urlsafe(32),
         db_pool_size=worker_threads + 4,
         outbox_poll_interval_s=0.5,
+        smtp_host=mail.host,
+        smtp_port=mail.port,
+        smtp_security="none",
+        mail_from="sam@demo.agentfleet.example",
+        mail_from_name="Sam from agentfleet",
         log_json=False,
         log_level="WARNING",
     )
@@ -92,11 +105,11 @@ def start_embedded(workdir: Path, *, worker_threads: int = 8) -> EmbeddedStack:
 
     broker = StubBroker(middleware=pool_middleware(settings))
     dead_letters = InProcessDeadLetters(broker)
-    stack = EmbeddedStack(settings, db, broker, dead_letters, sandbox)
+    stack = EmbeddedStack(settings, db, broker, dead_letters, sandbox, mail)
     providers = ProviderAccess(settings, db, credential_cipher(settings), OpenGate())
     boot = WorkerBoot(lambda: WorkerContext(settings, db, dead_letters, providers))
     broker.add_middleware(boot)
-    for declare in FLEET.values():
+    for declare in (*FLEET.values(), declare_sender_actor):
         declare(broker, boot)
     boot.start()
     worker = dramatiq.Worker(broker, worker_threads=worker_threads, worker_timeout=100)

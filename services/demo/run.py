@@ -1,5 +1,6 @@
-"""``make demo``: a prospecting run from an ICP through all six agents, then a batch of
-outreach tasks for a seeded CRM, both through the HTTP API; prints what came out."""
+"""``make demo``: a prospecting run from an ICP through all six agents, a batch of outreach
+tasks for a seeded CRM, then a review round (approve, edit, reject; the approved messages sent
+over SMTP; a reply classified), all through the HTTP API; prints what came out."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 
 from services.demo.embedded import DIFFERENCES, EmbeddedStack, embedded_api, start_embedded
 from services.demo.prospecting import run_prospecting
+from services.demo.review import review_and_send
 from services.demo.seed import seed_sample_crm
 from services.serving import serve_app
 from shared.lifecycles import TaskPriority
@@ -34,8 +36,11 @@ def run_demo(*, tasks: int = 24, workdir: str | None = None, timeout_s: float = 
     try:
         with serve_app(embedded_api(stack)) as api_url:
             prospecting_ok = _prospect(stack, api_url, timeout_s)
-            outreach_ok = _run(stack, api_url, tasks, timeout_s, started)
-            return 0 if prospecting_ok and outreach_ok else 1
+            outreach_ok, headers = _run(stack, api_url, tasks, timeout_s, started)
+            with httpx.Client(base_url=api_url, headers=headers, timeout=30) as client:
+                review_ok = outreach_ok and review_and_send(client, stack.mail, timeout_s)
+            print(f"elapsed: {time.monotonic() - started:.1f}s")
+            return 0 if prospecting_ok and outreach_ok and review_ok else 1
     finally:
         stack.stop()
 
@@ -59,7 +64,10 @@ def _prospect(stack: EmbeddedStack, api_url: str, timeout_s: float) -> bool:
     return result.succeeded
 
 
-def _run(stack: EmbeddedStack, api_url: str, count: int, timeout_s: float, started: float) -> bool:
+def _run(
+    stack: EmbeddedStack, api_url: str, count: int, timeout_s: float, started: float
+) -> tuple[bool, dict[str, str]]:
+    """The outreach batch; whether every draft reached the queue, and the tenant's headers."""
     tenant_id = create_tenant(stack.db, "Demo Tenant", slug="demo")
     key = create_api_key(stack.db, tenant_id, name="demo")
     targets = seed_sample_crm(stack.db, tenant_id, contacts=count)
@@ -95,8 +103,8 @@ def _run(stack: EmbeddedStack, api_url: str, count: int, timeout_s: float, start
         f"pending approvals: {queue['total']} · dead letters: {len(stack.dead_letters.reasons)}"
     )
     print("events published: " + ", ".join(f"{k} {v}" for k, v in sorted(by_type.items())))
-    print(f"elapsed: {time.monotonic() - started:.1f}s")
-    return done == len(task_ids) and queue["total"] == len(task_ids)
+    print(f"outreach batch: {time.monotonic() - started:.1f}s")
+    return done == len(task_ids) and queue["total"] == len(task_ids), headers
 
 
 def _wait_for(client: httpx.Client, task_ids: list[str], timeout_s: float) -> list[str]:

@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from shared.db.locks import transaction_lock
 from shared.db.models import Channel, Mailbox, MessageSend
 from shared.db.unit_of_work import UnitOfWork
 from shared.lifecycles import SendStatus
@@ -40,7 +41,7 @@ def _platform_lock_key(tenant_id: uuid.UUID) -> int:
 
 def _lock_mailbox(uow: UnitOfWork, tenant_id: uuid.UUID, mailbox: SendingMailbox) -> None:
     if mailbox.mailbox_id is None:
-        uow.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_platform_lock_key(tenant_id))))
+        transaction_lock(uow.session, _platform_lock_key(tenant_id))
         return
     uow.session.execute(
         sa.select(Mailbox.id)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from shared.credentials.cipher import CredentialCipher
+from shared.db.locks import transaction_lock
 from shared.db.models import Mailbox, SmtpSecurity
 from shared.db.unit_of_work import UnitOfWork
 from shared.errors import Conflict, NotFound
@@ -182,9 +183,7 @@ def _find(
 
 
 def _lock_defaults(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
-    if uow.session.get_bind().dialect.name == "postgresql":
-        key = uuid.uuid5(tenant_id, "mailboxes:default").int >> 65
-        uow.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+    transaction_lock(uow.session, uuid.uuid5(tenant_id, "mailboxes:default").int >> 65)
 
 
 def _unset_other_defaults(uow: UnitOfWork, tenant_id: uuid.UUID, keep: uuid.UUID) -> None:

@@ -33,4 +33,7 @@ def test_make_demo_from_a_fresh_clone_prints_pending_approvals(tmp_path: Path) -
         assert f"{agent_type:<15} tasks: " in output
     assert "failed" not in output.split("prospecting run", 1)[1].split("seeded tenant")[0]
     assert "tasks: 24/24 completed, 0 failed" in output
+    assert "the sender delivered 2 messages over SMTP" in output
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in output
+    assert "classified by the follow-up agent as: interested" in output
     assert "Traceback" not in output

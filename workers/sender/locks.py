@@ -18,6 +18,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 import structlog
 
+from shared.db.locks import session_lock
+
 __all__ = ["delivery_lock", "delivery_lock_key"]
 
 log = structlog.get_logger(__name__)
@@ -38,20 +40,13 @@ def delivery_lock(engine: sa.Engine, send_id: uuid.UUID) -> Iterator[bool]:
     key = delivery_lock_key(send_id)
     with engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")
-        for name, seconds in _KEEPALIVES.items():
-            connection.execute(sa.select(sa.func.set_config(name, str(seconds), False)))
-        held = bool(connection.scalar(sa.select(sa.func.pg_try_advisory_lock(key))))
+        if connection.dialect.name == "postgresql":
+            for name, seconds in _KEEPALIVES.items():
+                connection.execute(sa.select(sa.func.set_config(name, str(seconds), False)))
         try:
-            yield held
-        finally:
-            if held:
-                _release(connection, key, send_id)
-
-
-def _release(connection: sa.Connection, key: int, send_id: uuid.UUID) -> None:
-    try:
-        connection.scalar(sa.select(sa.func.pg_advisory_unlock(key)))
-    except sa.exc.DBAPIError as exc:
-        # Closing the connection is what releases the lock now.
-        log.warning("send.unlock_failed", send_id=str(send_id), error=str(exc))
-        connection.invalidate()
+            with session_lock(connection, key) as held:
+                yield held
+        except sa.exc.DBAPIError as exc:
+            # Unlocking failed: closing the connection is what releases the lock now.
+            log.warning("send.unlock_failed", send_id=str(send_id), error=str(exc))
+            connection.invalidate()
