@@ -149,6 +149,13 @@ class Settings(BaseSettings):
     reviewer_guidance_window: PositiveInt = Field(
         default=20, description="Recent rejections and edits an agent's guidance is built from."
     )
+    mailbox_poll_interval_s: PositiveFloat = Field(
+        default=60.0,
+        description="How often the scheduler reads each mailbox that has an IMAP inbox.",
+    )
+    imap_timeout_s: PositiveFloat = Field(
+        default=30.0, description="Connect and read timeout of one IMAP conversation."
+    )
 
     log_level: str = "INFO"
     log_json: bool = True

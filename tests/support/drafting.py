@@ -143,12 +143,15 @@ def children_of(db: Database, tenant: CreatedKey, task_id: uuid.UUID) -> list[Ta
 def outbox_rows(
     db: Database, tenant: CreatedKey, destination: str
 ) -> list[tuple[str, dict[str, Any]]]:
-    """``(dedup_key, payload)`` of the tenant's outbox rows bound for ``destination``."""
+    """``(dedup_key, payload)`` of the tenant's outbox rows bound for ``destination``, in the
+    order their transactions began."""
     with db.unit_of_work(tenant.tenant_id) as uow:
         rows = uow.session.execute(
-            sa.select(OutboxMessage.dedup_key, OutboxMessage.payload).where(
+            sa.select(OutboxMessage.dedup_key, OutboxMessage.payload)
+            .where(
                 OutboxMessage.tenant_id == tenant.tenant_id,
                 OutboxMessage.destination == destination,
             )
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
         ).all()
     return [(row.dedup_key, row.payload) for row in rows]

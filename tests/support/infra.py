@@ -82,9 +82,20 @@ def drop_database(name: str) -> None:
         )
 
 
-def _rabbitmqctl(*args: str) -> None:
+def _rabbitmqctl(*args: str) -> str:
     tool = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    subprocess.run([tool, "-q", *args], check=True, capture_output=True, timeout=60)
+    done = subprocess.run([tool, "-q", *args], check=True, capture_output=True, timeout=60)
+    return done.stdout.decode()
+
+
+def messages_held(vhost: str, queue: str) -> int:
+    """Messages in ``queue``, ready or delivered and not yet acknowledged."""
+    listing = _rabbitmqctl("list_queues", "-p", vhost, "--no-table-headers", "name", "messages")
+    for line in listing.splitlines():
+        name, _, count = line.strip().partition("\t")
+        if name == queue:
+            return int(count)
+    return 0
 
 
 def create_vhost(vhost: str) -> None:

@@ -8,16 +8,20 @@ Timestamps are passed in (UTC), so a test can run the scheduler at a chosen mome
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shared.db.models import Agent, ApprovalItem, MessageSend, Task, Tenant, TenantStatus
+from shared.db.base import JSONType, UtcDateTime
+from shared.db.models import Agent, ApprovalItem, Mailbox, MessageSend, Task, Tenant, TenantStatus
+from shared.inbox.state import polled_at_text
 from shared.lifecycles import AgentStatus, ApprovalStatus, SendStatus, TaskStatus, check_transition
 
 __all__ = [
     "SCHEDULABLE_STATUSES",
+    "claim_due_mailboxes",
     "claim_due_sends",
     "claim_due_tasks",
     "claim_expired_approvals",
@@ -28,16 +32,20 @@ __all__ = [
 SCHEDULABLE_STATUSES = (AgentStatus.IDLE.value, AgentStatus.ACTIVE.value)
 
 
-def due_tenants(session: Session, now: datetime) -> list[uuid.UUID]:
-    """Active tenants with scheduled agents, due held tasks, expired pending approvals or
-    deferred sends that are due.
+def due_tenants(
+    session: Session, now: datetime, *, mailbox_poll_interval: timedelta | None = None
+) -> list[uuid.UUID]:
+    """Active tenants with scheduled agents, due held tasks, expired pending approvals,
+    deferred sends that are due, or (given the interval) mailbox inboxes due for a poll.
 
     On Postgres a SECURITY DEFINER function answers, since row-level security hides other
     tenants from the scheduler's role; SQLite (embedded mode) has no such wall.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         rows = session.execute(
-            sa.text("SELECT agentfleet_scheduler_tenants(:now)"), {"now": now}
+            sa.text("SELECT agentfleet_scheduler_tenants(:now, :interval)"),
+            {"now": now, "interval": mailbox_poll_interval},
         ).scalars()
         return list(rows)
     scheduled = sa.exists().where(
@@ -49,9 +57,17 @@ def due_tenants(session: Session, now: datetime) -> list[uuid.UUID]:
     held = sa.exists().where(Task.tenant_id == Tenant.id, *_due_task_filter(now))
     expired = sa.exists().where(ApprovalItem.tenant_id == Tenant.id, *_expired_filter(now))
     sends = sa.exists().where(MessageSend.tenant_id == Tenant.id, *_due_send_filter(now))
+    due = [scheduled, held, expired, sends]
+    if mailbox_poll_interval is not None:
+        due.append(
+            sa.exists().where(
+                Mailbox.tenant_id == Tenant.id,
+                *_due_mailbox_filter(dialect, now, mailbox_poll_interval),
+            )
+        )
     query = (
         sa.select(Tenant.id)
-        .where(Tenant.status == TenantStatus.ACTIVE.value, sa.or_(scheduled, held, expired, sends))
+        .where(Tenant.status == TenantStatus.ACTIVE.value, sa.or_(*due))
         .order_by(Tenant.id)
     )
     return list(session.scalars(query))
@@ -74,6 +90,32 @@ def _expired_filter(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
 
 def _due_send_filter(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
     return (MessageSend.status == SendStatus.DEFERRED.value, MessageSend.not_before <= now)
+
+
+def _polled_at(dialect: str) -> sa.ColumnElement[Any]:
+    text: sa.ColumnElement[str] = Mailbox.poll_state["polled_at"].as_string()
+    if dialect == "postgresql":
+        return sa.cast(text, UtcDateTime())
+    # SQLite has no timestamp type; the stored fixed-width UTC text sorts like the moment.
+    return text
+
+
+def _due_mailbox_filter(
+    dialect: str, now: datetime, interval: timedelta
+) -> tuple[sa.ColumnElement[bool], ...]:
+    """Active mailboxes with an inbox, never polled or last polled ``interval`` ago (a mailbox
+    created after ``now`` is not due at ``now``)."""
+    polled_at = _polled_at(dialect)
+    before = now - interval
+    return (
+        Mailbox.is_active.is_(True),
+        Mailbox.imap_host.is_not(None),
+        Mailbox.created_at <= now,
+        sa.or_(
+            polled_at.is_(None),
+            polled_at <= (before if dialect == "postgresql" else polled_at_text(before)),
+        ),
+    )
 
 
 def claim_due_tasks(
@@ -147,6 +189,42 @@ def claim_due_sends(
             version=MessageSend.version + 1,
         )
         .returning(MessageSend)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.scalars(statement))
+
+
+def claim_due_mailboxes(
+    session: Session, tenant_id: uuid.UUID, now: datetime, interval: timedelta, *, limit: int
+) -> list[Mailbox]:
+    """Stamp ``poll_state.polled_at`` on up to ``limit`` of the tenant's mailboxes due for a
+    poll, longest waiting first; the caller commits, then polls them outside the transaction.
+
+    The stamp makes a mailbox not due for another ``interval``, so a replica that looks while
+    it is polled passes it over.
+    """
+    dialect = session.get_bind().dialect.name
+    due = (
+        sa.select(Mailbox.id)
+        .where(Mailbox.tenant_id == tenant_id, *_due_mailbox_filter(dialect, now, interval))
+        .order_by(_polled_at(dialect).asc().nulls_first(), Mailbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stamp = polled_at_text(now)
+    stamped: sa.ColumnElement[Any]
+    if dialect == "postgresql":
+        stamped = Mailbox.poll_state.op("||", return_type=JSONType)(
+            sa.func.jsonb_build_object("polled_at", stamp)
+        )
+    else:
+        stamped = sa.func.json_set(Mailbox.poll_state, "$.polled_at", stamp, type_=JSONType)
+    statement = (
+        sa.update(Mailbox)
+        .where(Mailbox.id.in_(due))
+        # Polling is not a change to the mailbox's settings.
+        .values(poll_state=stamped, updated_at=Mailbox.updated_at)
+        .returning(Mailbox)
         .execution_options(synchronize_session=False)
     )
     return list(session.scalars(statement))

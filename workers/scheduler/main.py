@@ -12,6 +12,7 @@ from shared.db.database import Database, open_database
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
 from workers.runtime.signals import stop_on_signals
+from workers.scheduler.inbox import build_inbox_polling
 from workers.scheduler.scheduler import Scheduler
 
 __all__ = ["build_scheduler", "main", "run_scheduler"]
@@ -22,13 +23,15 @@ logger = structlog.get_logger(__name__)
 def build_scheduler(
     settings: Settings, *, clock: Callable[[], datetime] = utcnow
 ) -> tuple[Scheduler, Database]:
-    """The scheduler and its database handle (role ``agentfleet_scheduler``); no connection yet."""
+    """The scheduler (polling mailbox inboxes too) and its database handle (role
+    ``agentfleet_scheduler``); no connection yet."""
     db = open_database(settings.scheduler_url(), pool_size=2)
     scheduler = Scheduler(
         db,
         poll_interval_s=settings.scheduler_poll_interval_s,
         batch_size=settings.scheduler_batch_size,
         clock=clock,
+        inbox=build_inbox_polling(settings),
     )
     return scheduler, db
 

@@ -1,8 +1,9 @@
 """The scheduler loop: for every tenant with due work, fire due cron slots, dispatch due held
-tasks and due deferred sends, and expire overdue approval items.
+tasks and due deferred sends, expire overdue approval items, and read mailbox inboxes that are
+due for a poll.
 
 Several replicas may run at once: cron runs are keyed per agent and slot (a second submission
-finds the first), and held tasks and approval items are claimed with ``SKIP LOCKED``.
+finds the first), and held tasks, approval items and mailboxes are claimed with ``SKIP LOCKED``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shared.db.database import Database
 from shared.db.unit_of_work import UnitOfWork
 from workers.scheduler.claims import due_tenants
 from workers.scheduler.held import dispatch_due_sends, dispatch_due_tasks, expire_approvals
+from workers.scheduler.inbox import InboxOutcome, InboxPolling, poll_due_mailboxes
 from workers.scheduler.schedules import run_due_schedules
 
 __all__ = ["Scheduler", "SchedulerCycle"]
@@ -49,10 +51,15 @@ class SchedulerCycle:
     failed_tenants: int = 0
     sends: int = 0
     """Deferred sends queued again."""
+    polled: int = 0
+    """Mailbox inboxes read for replies."""
+    replies: int = 0
+    """Replies recorded from them."""
 
 
 class Scheduler:
-    """One replica's loop; ``clock`` is injectable so tests can pick the moment it runs at."""
+    """One replica's loop; ``clock`` is injectable so tests can pick the moment it runs at.
+    Without ``inbox`` no mailbox is polled."""
 
     def __init__(
         self,
@@ -61,24 +68,29 @@ class Scheduler:
         poll_interval_s: float,
         batch_size: int,
         clock: Callable[[], datetime] = utcnow,
+        inbox: InboxPolling | None = None,
     ) -> None:
         self._db = db
         self._poll_interval_s = poll_interval_s
         self._batch_size = batch_size
         self._clock = clock
+        self._inbox = inbox
         self._log = logger.bind(scheduler_id=uuid.uuid4().hex[:8])
 
     def cycle(self) -> SchedulerCycle:
         """One pass over every tenant with due work."""
         now = self._clock()
+        interval = self._inbox.interval if self._inbox else None
         with self._db.unit_of_work() as uow:
-            tenant_ids = due_tenants(uow.session, now)
+            tenant_ids = due_tenants(uow.session, now, mailbox_poll_interval=interval)
         totals = {
             "fired": 0,
             "skipped": 0,
             "dispatched": 0,
             "expired": 0,
             "sends": 0,
+            "polled": 0,
+            "replies": 0,
             "failed": 0,
         }
         for tenant_id in tenant_ids:
@@ -101,8 +113,17 @@ class Scheduler:
             expired=totals["expired"],
             failed_tenants=totals["failed"],
             sends=totals["sends"],
+            polled=totals["polled"],
+            replies=totals["replies"],
         )
-        if result.fired or result.skipped or result.dispatched or result.expired or result.sends:
+        if (
+            result.fired
+            or result.skipped
+            or result.dispatched
+            or result.expired
+            or result.sends
+            or result.replies
+        ):
             self._log.info(
                 "scheduler.cycle",
                 tenants=result.tenants,
@@ -111,6 +132,8 @@ class Scheduler:
                 dispatched=result.dispatched,
                 expired=result.expired,
                 sends=result.sends,
+                polled=result.polled,
+                replies=result.replies,
             )
         return result
 
@@ -119,6 +142,7 @@ class Scheduler:
         dispatched = self._drain(dispatch_due_tasks, tenant_id, now)
         sends = self._drain(dispatch_due_sends, tenant_id, now)
         expired = self._drain(expire_approvals, tenant_id, now)
+        inbox = self._poll_inboxes(tenant_id, now)
         if dispatched or sends or expired:
             self._log.info(
                 "scheduler.tenant_settled",
@@ -133,7 +157,14 @@ class Scheduler:
             "dispatched": dispatched,
             "sends": sends,
             "expired": expired,
+            "polled": inbox.polled,
+            "replies": inbox.replies,
         }
+
+    def _poll_inboxes(self, tenant_id: uuid.UUID, now: datetime) -> InboxOutcome:
+        if self._inbox is None:
+            return InboxOutcome()
+        return poll_due_mailboxes(self._db, self._inbox, tenant_id, now, limit=self._batch_size)
 
     def _drain(self, step: _Step, tenant_id: uuid.UUID, now: datetime) -> int:
         total = 0
