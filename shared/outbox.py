@@ -10,7 +10,7 @@ from shared.db.models import OutboxKind
 from shared.envelope import TaskEnvelope
 from shared.events import Event
 
-__all__ = ["event_outbox_values", "task_outbox_values"]
+__all__ = ["event_outbox_values", "queue_outbox_values", "task_outbox_values"]
 
 
 def event_outbox_values(event: Event) -> dict[str, Any]:
@@ -38,17 +38,38 @@ def task_outbox_values(
 
     ``available_at`` defers it; otherwise the database clock stamps it.
     """
-    values: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "tenant_id": envelope.tenant_id,
-        "kind": OutboxKind.TASK.value,
-        "destination": envelope.agent_type.value,
-        "message_id": uuid.uuid4(),
-        "payload": envelope.to_json_dict(),
-        "headers": {"trace_id": envelope.trace_id} if envelope.trace_id else {},
-        "priority": envelope.priority.broker_priority,
-        "dedup_key": dedup_key or f"task:{envelope.task_id}:dispatch",
-    }
+    values = queue_outbox_values(
+        envelope.tenant_id,
+        envelope.agent_type.value,
+        envelope.to_json_dict(),
+        priority=envelope.priority.broker_priority,
+        dedup_key=dedup_key or f"task:{envelope.task_id}:dispatch",
+        headers={"trace_id": envelope.trace_id} if envelope.trace_id else {},
+    )
     if available_at is not None:
         values["available_at"] = available_at
     return values
+
+
+def queue_outbox_values(
+    tenant_id: uuid.UUID,
+    queue: str,
+    payload: dict[str, Any],
+    *,
+    priority: int,
+    dedup_key: str,
+    headers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A message for the worker queue ``queue`` (a Dramatiq message whose actor is named after
+    the queue, with ``payload`` as its one argument)."""
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": tenant_id,
+        "kind": OutboxKind.TASK.value,
+        "destination": queue,
+        "message_id": uuid.uuid4(),
+        "payload": payload,
+        "headers": headers or {},
+        "priority": priority,
+        "dedup_key": dedup_key,
+    }

@@ -21,14 +21,15 @@ from shared.db.models import (
     Draft,
     Mailbox,
     MessageSend,
-    OutboxKind,
     OutboxMessage,
     SuppressedAddress,
 )
 from shared.db.unit_of_work import UnitOfWork
 from shared.db.upsert import insert_if_absent
-from shared.events import Event, EventType
+from shared.events import EventType
 from shared.lifecycles import SendStatus, TaskPriority
+from shared.outbox import queue_outbox_values
+from shared.sending.records import send_event
 
 __all__ = [
     "SENDER_QUEUE",
@@ -91,17 +92,13 @@ def send_outbox_values(
 ) -> dict[str, Any]:
     """An outbox row for the sender's queue. ``dedup_key`` names a later dispatch of the same
     send (after a deferral); the first one is keyed on the send itself."""
-    return {
-        "id": uuid.uuid4(),
-        "tenant_id": request.tenant_id,
-        "kind": OutboxKind.TASK.value,
-        "destination": SENDER_QUEUE,
-        "message_id": uuid.uuid4(),
-        "payload": request.to_json_dict(),
-        "headers": {},
-        "priority": priority,
-        "dedup_key": dedup_key or request.dedup_key,
-    }
+    return queue_outbox_values(
+        request.tenant_id,
+        SENDER_QUEUE,
+        request.to_json_dict(),
+        priority=priority,
+        dedup_key=dedup_key or request.dedup_key,
+    )
 
 
 def _default_mailbox(uow: UnitOfWork, tenant_id: uuid.UUID) -> Mailbox | None:
@@ -163,23 +160,7 @@ def queue_send(
         SendStatus.SUPPRESSED: EventType.MESSAGE_SUPPRESSED,
         SendStatus.FAILED: EventType.MESSAGE_FAILED,
     }[status]
-    uow.record(
-        Event(
-            event_type=event_type,
-            tenant_id=draft.tenant_id,
-            aggregate_type="message_send",
-            aggregate_id=send.id,
-            trace_id=trace_id,
-            payload={
-                "draft_id": str(draft.id),
-                "contact_id": str(draft.contact_id) if draft.contact_id else None,
-                "channel": channel.value,
-                "status": status.value,
-                "message_id": send.message_id,
-                "error": error,
-            },
-        )
-    )
+    uow.record(send_event(send, event_type, trace_id=trace_id, error=error))
     return send
 
 

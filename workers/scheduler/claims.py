@@ -8,8 +8,9 @@ Timestamps are passed in (UTC), so a test can run the scheduler at a chosen mome
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -118,6 +119,37 @@ def _due_mailbox_filter(
     )
 
 
+M = TypeVar("M", Task, ApprovalItem, MessageSend, Mailbox)
+
+
+def _claim(
+    session: Session,
+    model: type[M],
+    *,
+    where: Sequence[sa.ColumnElement[bool]],
+    order_by: Sequence[sa.ColumnExpressionArgument[Any]],
+    limit: int,
+    values: Mapping[str, Any],
+) -> list[M]:
+    """Set ``values`` on up to ``limit`` rows matching ``where`` (in ``order_by`` order) that no
+    other transaction holds, in one statement; the rows as updated."""
+    claimed = (
+        sa.select(model.id)
+        .where(*where)
+        .order_by(*order_by)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        sa.update(model)
+        .where(model.id.in_(claimed))
+        .values(**values)
+        .returning(model)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.scalars(statement))
+
+
 def claim_due_tasks(
     session: Session, tenant_id: uuid.UUID, now: datetime, *, limit: int
 ) -> list[Task]:
@@ -126,21 +158,14 @@ def claim_due_tasks(
     The caller dispatches the returned tasks in the same transaction, so the mark and the
     outbox row commit together.
     """
-    due = (
-        sa.select(Task.id)
-        .where(Task.tenant_id == tenant_id, *_due_task_filter(now))
-        .order_by(Task.scheduled_at, Task.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    tasks = _claim(
+        session,
+        Task,
+        where=(Task.tenant_id == tenant_id, *_due_task_filter(now)),
+        order_by=(Task.scheduled_at, Task.id),
+        limit=limit,
+        values={"dispatched_at": now},
     )
-    statement = (
-        sa.update(Task)
-        .where(Task.id.in_(due))
-        .values(dispatched_at=now)
-        .returning(Task)
-        .execution_options(synchronize_session=False)
-    )
-    tasks = list(session.scalars(statement))
     tasks.sort(key=lambda task: (task.scheduled_at or now, task.id))
     return tasks
 
@@ -149,24 +174,17 @@ def claim_expired_approvals(
     session: Session, tenant_id: uuid.UUID, now: datetime, *, limit: int
 ) -> list[ApprovalItem]:
     """Move up to ``limit`` pending approval items past ``expires_at`` to expired."""
-    expired = (
-        sa.select(ApprovalItem.id)
-        .where(ApprovalItem.tenant_id == tenant_id, *_expired_filter(now))
-        .order_by(ApprovalItem.expires_at, ApprovalItem.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    return _claim(
+        session,
+        ApprovalItem,
+        where=(ApprovalItem.tenant_id == tenant_id, *_expired_filter(now)),
+        order_by=(ApprovalItem.expires_at, ApprovalItem.id),
+        limit=limit,
+        values={
+            "status": check_transition(ApprovalStatus.PENDING, ApprovalStatus.EXPIRED).value,
+            "version": ApprovalItem.version + 1,
+        },
     )
-    statement = (
-        sa.update(ApprovalItem)
-        .where(ApprovalItem.id.in_(expired))
-        .values(
-            status=check_transition(ApprovalStatus.PENDING, ApprovalStatus.EXPIRED).value,
-            version=ApprovalItem.version + 1,
-        )
-        .returning(ApprovalItem)
-        .execution_options(synchronize_session=False)
-    )
-    return list(session.scalars(statement))
 
 
 def claim_due_sends(
@@ -174,24 +192,17 @@ def claim_due_sends(
 ) -> list[MessageSend]:
     """Move up to ``limit`` of the tenant's deferred sends that are due back to queued, longest
     waiting first; each move bumps the send's version, which names its dispatch."""
-    due = (
-        sa.select(MessageSend.id)
-        .where(MessageSend.tenant_id == tenant_id, *_due_send_filter(now))
-        .order_by(MessageSend.not_before, MessageSend.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    return _claim(
+        session,
+        MessageSend,
+        where=(MessageSend.tenant_id == tenant_id, *_due_send_filter(now)),
+        order_by=(MessageSend.not_before, MessageSend.id),
+        limit=limit,
+        values={
+            "status": check_transition(SendStatus.DEFERRED, SendStatus.QUEUED).value,
+            "version": MessageSend.version + 1,
+        },
     )
-    statement = (
-        sa.update(MessageSend)
-        .where(MessageSend.id.in_(due))
-        .values(
-            status=check_transition(SendStatus.DEFERRED, SendStatus.QUEUED).value,
-            version=MessageSend.version + 1,
-        )
-        .returning(MessageSend)
-        .execution_options(synchronize_session=False)
-    )
-    return list(session.scalars(statement))
 
 
 def claim_due_mailboxes(
@@ -204,13 +215,6 @@ def claim_due_mailboxes(
     it is polled passes it over.
     """
     dialect = session.get_bind().dialect.name
-    due = (
-        sa.select(Mailbox.id)
-        .where(Mailbox.tenant_id == tenant_id, *_due_mailbox_filter(dialect, now, interval))
-        .order_by(_polled_at(dialect).asc().nulls_first(), Mailbox.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
     stamp = polled_at_text(now)
     stamped: sa.ColumnElement[Any]
     if dialect == "postgresql":
@@ -219,12 +223,12 @@ def claim_due_mailboxes(
         )
     else:
         stamped = sa.func.json_set(Mailbox.poll_state, "$.polled_at", stamp, type_=JSONType)
-    statement = (
-        sa.update(Mailbox)
-        .where(Mailbox.id.in_(due))
+    return _claim(
+        session,
+        Mailbox,
+        where=(Mailbox.tenant_id == tenant_id, *_due_mailbox_filter(dialect, now, interval)),
+        order_by=(_polled_at(dialect).asc().nulls_first(), Mailbox.id),
+        limit=limit,
         # Polling is not a change to the mailbox's settings.
-        .values(poll_state=stamped, updated_at=Mailbox.updated_at)
-        .returning(Mailbox)
-        .execution_options(synchronize_session=False)
+        values={"poll_state": stamped, "updated_at": Mailbox.updated_at},
     )
-    return list(session.scalars(statement))
