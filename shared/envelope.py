@@ -62,13 +62,18 @@ def parse_envelope(raw: object) -> TaskEnvelope:
         try:
             raw = json.loads(raw)
         except ValueError as exc:
-            raise InvalidMessage(f"envelope is not valid JSON: {exc}") from None
+            raise InvalidMessage(
+                f"envelope is not valid JSON: {exc}", kind="invalid_envelope"
+            ) from None
     task_id, tenant_id = _readable_ids(raw)
     errors = sorted(_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
         reason = "; ".join(_describe(error) for error in errors)
         raise InvalidMessage(
-            f"envelope fails schema: {reason}", task_id=task_id, tenant_id=tenant_id
+            f"envelope fails schema: {reason}",
+            task_id=task_id,
+            tenant_id=tenant_id,
+            kind="invalid_envelope",
         )
     assert isinstance(raw, dict)
     agent_type = canonical_agent_type(raw["agent_type"])
@@ -79,6 +84,7 @@ def parse_envelope(raw: object) -> TaskEnvelope:
             f"(supported: {supported})",
             task_id=task_id,
             tenant_id=tenant_id,
+            kind="unknown_task_type",
         )
     return TaskEnvelope.model_validate({**raw, "agent_type": agent_type})
 

@@ -7,6 +7,7 @@
     │   └── RateLimited       defer without spending a retry (carries the delay)
     ├── PermanentError        fail the task at once, never retried
     │   ├── NotFound
+    │   │   └── AgentNotFound  a task names an agent its tenant does not have: dead-lettered
     │   └── ProviderRejected  the provider refused a request that cannot succeed
     ├── InvalidMessage        a broker message that cannot be processed: dead-letter with reason
     └── Conflict              an illegal state transition or a clash with existing data
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "AgentNotFound",
     "AgentfleetError",
     "Conflict",
     "IllegalTransition",
@@ -56,6 +58,11 @@ class NotFound(PermanentError):
     """A referenced record does not exist (or is not visible to the tenant)."""
 
 
+class AgentNotFound(NotFound):
+    """A task names an agent its tenant does not have (yet): the message is dead-lettered, so
+    it can be replayed once the agent exists."""
+
+
 class ProviderRejected(PermanentError):
     """A provider answered with an error that retrying cannot fix."""
 
@@ -64,12 +71,19 @@ class InvalidMessage(AgentfleetError):
     """A broker message that cannot be decoded or validated; it is dead-lettered."""
 
     def __init__(
-        self, reason: str, *, task_id: str | None = None, tenant_id: str | None = None
+        self,
+        reason: str,
+        *,
+        task_id: str | None = None,
+        tenant_id: str | None = None,
+        kind: str = "invalid",
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.task_id = task_id
         self.tenant_id = tenant_id
+        self.kind = kind
+        """A short, fixed name for the kind of problem (a metric label, never the reason)."""
 
 
 class Conflict(AgentfleetError):

@@ -9,8 +9,9 @@ from typing import Any
 from shared.db.models import OutboxKind
 from shared.envelope import TaskEnvelope
 from shared.events import Event
+from shared.tracing import traceparent_for
 
-__all__ = ["event_outbox_values", "queue_outbox_values", "task_outbox_values"]
+__all__ = ["event_outbox_values", "queue_outbox_values", "task_outbox_values", "trace_headers"]
 
 
 def event_outbox_values(event: Event) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def event_outbox_values(event: Event) -> dict[str, Any]:
         "destination": event.event_type.value,
         "message_id": event.event_id,
         "payload": event.to_message(),
-        "headers": {"trace_id": event.trace_id} if event.trace_id else {},
+        "headers": trace_headers(event.trace_id),
         "priority": 0,
         "dedup_key": f"event:{event.event_id}",
     }
@@ -44,7 +45,7 @@ def task_outbox_values(
         envelope.to_json_dict(),
         priority=envelope.priority.broker_priority,
         dedup_key=dedup_key or f"task:{envelope.task_id}:dispatch",
-        headers={"trace_id": envelope.trace_id} if envelope.trace_id else {},
+        headers=trace_headers(envelope.trace_id),
     )
     if available_at is not None:
         values["available_at"] = available_at
@@ -73,3 +74,11 @@ def queue_outbox_values(
         "priority": priority,
         "dedup_key": dedup_key,
     }
+
+
+def trace_headers(trace_id: str | None) -> dict[str, Any]:
+    """AMQP headers carrying the trace: the bare id and a W3C ``traceparent`` for this hop."""
+    if not trace_id:
+        return {}
+    traceparent = traceparent_for(trace_id)
+    return {"trace_id": trace_id} | ({"traceparent": traceparent} if traceparent else {})

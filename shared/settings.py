@@ -159,6 +159,17 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+    metrics_host: str = Field(
+        default="0.0.0.0",
+        description="Interface of the /metrics and /healthz exporter of workers, relay, scheduler.",
+    )
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=9191, description="Port of that exporter; 0 turns it off."
+    )
+    metrics_dir: str = Field(
+        default="/tmp/agentfleet-metrics",
+        description="Where a worker pool's processes keep their metric files for the exporter.",
+    )
 
     @field_validator("encryption_key")
     @classmethod

@@ -49,6 +49,10 @@ def make_settings(resources: infra.RunResources, **overrides: object) -> Setting
         "redis_key_prefix": f"agentfleet-test-{resources.run_id}",
         "encryption_key": TEST_ENCRYPTION_KEY,
         "log_json": False,
+        # Exporters stay off unless a test asks for one on a port of its own.
+        "metrics_port": 0,
+        "metrics_host": "127.0.0.1",
+        "metrics_dir": str(resources.metrics_dir),
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

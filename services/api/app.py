@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from prometheus_client import CollectorRegistry
 
+from services.api.observability import RequestObservability
 from services.api.problems import install_problem_handlers, problem_response
 from services.api.routes import (
     agent_activity,
@@ -18,6 +20,7 @@ from services.api.routes import (
     credentials,
     health,
     mailboxes,
+    metrics,
     replies,
     sends,
     tasks,
@@ -27,6 +30,8 @@ from services.api.routes import (
 )
 from shared.credentials import credential_cipher
 from shared.db.database import Database, open_database
+from shared.metrics import install_metrics
+from shared.metrics.fleet_stats import FleetStatsCollector
 from shared.settings import Settings
 
 __all__ = ["create_app"]
@@ -47,6 +52,10 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.cipher = credential_cipher(settings)
     install_problem_handlers(app)
+    registry = CollectorRegistry()
+    registry.register(FleetStatsCollector(lambda: getattr(app.state, "db", None)))
+    app.state.metrics_registry = registry
+    app.add_middleware(RequestObservability, metrics=install_metrics(registry))
 
     @app.middleware("http")
     async def _limit_body(
@@ -65,6 +74,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         return await call_next(request)
 
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(tasks.router)
     app.include_router(agents.router)
     app.include_router(agent_tasks.router)

@@ -55,7 +55,9 @@ def authenticate(request: Request) -> Principal:
         raise _unauthorized("API key revoked or expired")
     if record.tenant_status != TenantStatus.ACTIVE:
         raise ProblemError(403, "Forbidden", "tenant is suspended")
-    return Principal(record.tenant_id, record.id, record.user_id, Role(record.role))
+    principal = Principal(record.tenant_id, record.id, record.user_id, Role(record.role))
+    request.state.principal = principal  # for the request's log line
+    return principal
 
 
 def _aware(value: datetime) -> datetime:

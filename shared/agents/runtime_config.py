@@ -11,7 +11,7 @@ from shared.agent_types import AgentType
 from shared.agents.config import BaseAgentConfig, config_model
 from shared.db.models import Agent
 from shared.db.unit_of_work import UnitOfWork
-from shared.errors import PermanentError
+from shared.errors import AgentNotFound, PermanentError
 
 __all__ = ["agent_config", "pick_agent"]
 
@@ -27,7 +27,8 @@ def agent_config(
 ) -> C:
     """The agent's stored config parsed as ``model``; the type's defaults when no agent is named.
 
-    A named agent that is gone or of another type fails the task (it cannot succeed later).
+    A named agent of another type fails the task; one that does not exist raises
+    :class:`AgentNotFound`.
     """
     if model is not config_model(agent_type):
         raise TypeError(f"{model.__name__} is not the config of {agent_type.value}")
@@ -39,7 +40,7 @@ def agent_config(
         )
     ).first()
     if row is None:
-        raise PermanentError(f"agent {agent_id} does not exist")
+        raise AgentNotFound(f"agent {agent_id} does not exist")
     if row.agent_type != agent_type.value:
         raise PermanentError(
             f"agent {agent_id} is a {row.agent_type} agent, not {agent_type.value}"

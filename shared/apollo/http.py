@@ -147,7 +147,7 @@ class ApolloHttp:
             tenant_id=self.tenant_id,
             estimated_tokens=0,
         )
-        outcome = CallOutcome(status=None)
+        outcome = CallOutcome(status=None, model=endpoint.strip("/"))
         remaining_s = max(deadline - time.monotonic(), _MIN_ATTEMPT_TIMEOUT_S)
         sent = time.monotonic()
         try:
@@ -162,6 +162,7 @@ class ApolloHttp:
                 status=response.status_code,
                 headers=dict(response.headers),
                 retry_after_s=_suggested_wait_s(response),
+                model=endpoint.strip("/"),
             )
         except httpx.TimeoutException as exc:
             raise ApolloUnavailable(

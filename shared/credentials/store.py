@@ -13,6 +13,7 @@ from shared.db.base import utcnow
 from shared.db.models import Provider, ProviderCredential
 from shared.db.unit_of_work import UnitOfWork
 from shared.errors import NotFound
+from shared.logging import register_secret
 from shared.settings import Settings
 
 __all__ = [
@@ -198,6 +199,7 @@ def resolve_api_key(
         credential.encryption_key_id,
         context=_context(tenant_id, provider.value, credential.name),
     )
+    register_secret(api_key)
     return ResolvedKey(
         provider.value, "tenant", f"credential:{credential.id}", api_key, dict(credential.limits)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 
@@ -13,6 +14,7 @@ from shared.db.isolation import TenantIsolation
 from shared.db.models import OutboxMessage
 from shared.envelope import TaskEnvelope
 from shared.events import Event
+from shared.metrics.committed import count_committed_events
 from shared.outbox import event_outbox_values, task_outbox_values
 
 __all__ = ["UnitOfWork"]
@@ -37,6 +39,7 @@ class UnitOfWork:
         self.tenant_id = tenant_id
         self._events: list[Event] = []
         self._dispatches: list[tuple[TaskEnvelope, str | None, datetime | None]] = []
+        self._after_commit: list[Callable[[], None]] = []
         self._session: Session | None = None
 
     @property
@@ -65,6 +68,10 @@ class UnitOfWork:
     def record(self, event: Event) -> None:
         self._events.append(event)
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed (metrics of what it did)."""
+        self._after_commit.append(callback)
+
     def dispatch(
         self,
         envelope: TaskEnvelope,
@@ -86,10 +93,15 @@ class UnitOfWork:
             # One multi-row INSERT; the ORM's per-object bookkeeping buys nothing here.
             session.execute(sa.insert(OutboxMessage), rows)
         session.commit()
+        count_committed_events(self._events)
+        callbacks, self._after_commit = self._after_commit, []
         self._events.clear()
         self._dispatches.clear()
+        for callback in callbacks:
+            callback()
 
     def rollback(self) -> None:
         self.session.rollback()
         self._events.clear()
         self._dispatches.clear()
+        self._after_commit.clear()

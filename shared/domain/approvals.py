@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from shared.agents.daily_metrics import bump_daily_metrics
@@ -25,7 +26,7 @@ from shared.guidance import refresh_guidance
 from shared.lifecycles import ApprovalStatus, DraftStatus, check_transition
 from shared.sending.queue import queue_send
 
-__all__ = ["Decision", "Reviewer", "approve_item", "reject_item"]
+__all__ = ["Decision", "Reviewer", "approve_item", "pending_seconds", "reject_item"]
 
 
 GUIDANCE_WINDOW = 20
@@ -188,7 +189,17 @@ def _record_decision(
                 "status": item.status,
                 "reviewer": reviewer.actor_id,
                 "reviewed_at": item.reviewed_at.isoformat() if item.reviewed_at else None,
+                "pending_s": pending_seconds(item.created_at, item.reviewed_at),
                 **details,
             },
         )
     )
+
+
+def pending_seconds(created_at: datetime | None, decided_at: datetime | None) -> float | None:
+    """How long an item waited for its decision, in seconds (naive times read as UTC)."""
+    if decided_at is None or created_at is None:
+        return None
+    if created_at.tzinfo is None and decided_at.tzinfo is not None:
+        created_at = created_at.replace(tzinfo=decided_at.tzinfo)
+    return round(max(0.0, (decided_at - created_at).total_seconds()), 3)

@@ -237,7 +237,7 @@ class HttpLlmClient:
             tenant_id=self._tenant_id,
             estimated_tokens=call.estimated_tokens,
         )
-        outcome = CallOutcome(status=None)
+        outcome = CallOutcome(status=None, model=self._model)
         try:
             remaining_s = max(call.deadline - time.monotonic(), _MIN_ATTEMPT_TIMEOUT_S)
             response, latency_ms = post_within_deadline(
@@ -250,7 +250,7 @@ class HttpLlmClient:
                 secret=self._api_key,
             )
             status = response.status_code
-            outcome = CallOutcome(status=status, headers=response.headers)
+            outcome = CallOutcome(status=status, headers=response.headers, model=self._model)
             self._raise_for_status(response)
             body = decode_body(response, provider=self.provider)
             tokens_in, tokens_out = self._usage(body)

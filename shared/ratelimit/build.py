@@ -6,6 +6,7 @@ import redis
 
 from shared.ratelimit.gate import CallGate
 from shared.ratelimit.limits import LimitBook
+from shared.ratelimit.metered import MeteredGate
 from shared.ratelimit.redis_gate import RedisCallGate
 from shared.settings import Settings
 
@@ -41,12 +42,12 @@ def redis_client_from_settings(
 def build_call_gate(
     settings: Settings, redis: redis.Redis, book: LimitBook | None = None
 ) -> CallGate:
-    """The process's :class:`RedisCallGate`, with the configured limits and tenant cap.
+    """The process's :class:`RedisCallGate` (measured), with the configured limits and tenant cap.
 
     ``book`` supplies per-credential limits (a tenant's own key may carry its own).
     """
     limit_book = book or LimitBook(settings)
-    return RedisCallGate(
+    gate = RedisCallGate(
         redis,
         key_prefix=settings.redis_key_prefix,
         limits_for=limit_book.limits,
@@ -54,3 +55,4 @@ def build_call_gate(
         tenant_max_concurrent=settings.tenant_max_concurrent_calls,
         lease_s=settings.tenant_concurrency_lease_s,
     )
+    return MeteredGate(gate, limit_book.limits)

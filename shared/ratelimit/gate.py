@@ -37,6 +37,8 @@ class CallOutcome:
     tokens_used: int = 0
     headers: Mapping[str, str] = field(default_factory=dict)
     retry_after_s: float | None = None
+    model: str | None = None
+    """The model (LLM) or endpoint (Apollo) called, for metrics."""
 
 
 class CallGate(Protocol):

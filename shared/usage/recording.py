@@ -5,10 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
+
+import structlog
 
 from shared.db.models import ProviderUsage, UsageOutcome
 from shared.db.unit_of_work import UnitOfWork
 from shared.db.upsert import insert_if_absent
+from shared.metrics import fleet_metrics
 from shared.settings import Settings
 from shared.usage.pricing import call_cost_usd
 
@@ -47,7 +51,7 @@ def record_provider_call(
         tokens_out=call.tokens_out,
         credits=call.credits,
     )
-    insert_if_absent(
+    inserted = insert_if_absent(
         uow.session,
         ProviderUsage,
         {
@@ -68,4 +72,20 @@ def record_provider_call(
             "dedup_key": dedup_key,
         },
     )
+    if inserted:
+        uow.after_commit(partial(_count_usage, call, tenant_id, cost))
     return cost
+
+
+def _count_usage(call: ProviderCall, tenant_id: uuid.UUID, cost: Decimal) -> None:
+    """Tokens and cost as metrics, attributed to the agent type of the task in hand."""
+    metrics = fleet_metrics()
+    agent_type = str(structlog.contextvars.get_contextvars().get("agent_type") or "none")
+    tenant, model = str(tenant_id), call.model or "-"
+    for direction, tokens in (("input", call.tokens_in), ("output", call.tokens_out)):
+        if tokens:
+            metrics.llm_tokens.labels(tenant, agent_type, call.provider, model, direction).inc(
+                tokens
+            )
+    if cost:
+        metrics.provider_cost.labels(tenant, agent_type, call.provider).inc(float(cost))

@@ -235,6 +235,7 @@ def test_tasks_and_events_are_published_then_marked(
     assert message.message_id == task_id
     assert properties.priority == TaskPriority.HIGH.broker_priority == 3
     assert properties.delivery_mode == 2
+    # A trace id that is not a W3C one travels as it is, without a traceparent.
     assert properties.headers == {"trace_id": envelope.trace_id}
 
     events = _collect(channel, event_queue, {str(event.event_id)}, timeout_s=10)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -55,6 +57,11 @@ class RunResources:
     run_id: str
     database: str
     vhost: str
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where this run's worker pools keep their metric files."""
+        return Path(tempfile.gettempdir()) / f"agentfleet-test-metrics-{self.run_id}"
 
 
 def new_run_resources() -> RunResources:

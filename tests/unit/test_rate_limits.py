@@ -10,12 +10,14 @@ from redis.retry import Retry
 
 from shared.errors import TransientError
 from shared.ratelimit import (
+    CallOutcome,
     Limit,
     RedisCallGate,
     build_call_gate,
     limits_from_settings,
     redis_client_from_settings,
 )
+from shared.ratelimit.metered import MeteredGate
 from shared.settings import Settings
 from tests.support.servers import free_port
 
@@ -75,13 +77,15 @@ def test_the_gate_is_built_from_settings() -> None:
     )
     client = fakeredis.FakeRedis()
     gate = build_call_gate(settings, client)
-    assert isinstance(gate, RedisCallGate)
+    assert isinstance(gate, MeteredGate)
     permit = gate.acquire(
         provider="apollo", credential_key="platform", tenant_id="t1", estimated_tokens=0
     )
     assert permit.lease_id
     assert client.exists("unit-build:rate:{apollo:platform}:limit:requests_day")
     assert client.zcard("unit-build:leases:{t1}") == 1
+    gate.release(permit, CallOutcome(status=200, model="people/match"))
+    assert client.zcard("unit-build:leases:{t1}") == 0
 
 
 def test_an_unreachable_redis_is_a_transient_error() -> None:

@@ -6,6 +6,8 @@ import structlog
 
 from shared.db.database import open_database
 from shared.logging import configure_logging
+from shared.metrics.queue_depth import QueueDepthCollector
+from shared.metrics.serving import heartbeat_within, serve_process_metrics
 from shared.settings import Settings, get_settings
 from workers.relay.publishers import RabbitmqPublisher
 from workers.relay.relay import Relay
@@ -15,6 +17,9 @@ from workers.runtime.signals import stop_on_signals
 __all__ = ["main", "run_relay"]
 
 logger = structlog.get_logger(__name__)
+
+# Longer than any cycle (bounded by the claim lease) or back-off: beyond it the loop is stuck.
+_MAX_SILENCE_S = 120.0
 
 
 def run_relay(settings: Settings) -> None:
@@ -36,10 +41,19 @@ def run_relay(settings: Settings) -> None:
         poll_interval_s=settings.outbox_poll_interval_s,
         backoff_max_s=settings.relay_reconnect_max_s,
     )
+    queue_depths = QueueDepthCollector(settings.broker_url)
+    exporter = serve_process_metrics(
+        settings,
+        healthy=heartbeat_within(lambda: relay.last_cycle_at, _MAX_SILENCE_S),
+        collectors=[queue_depths],
+    )
     try:
         with stop_on_signals() as stop:
             relay.run(stop.event)
     finally:
+        if exporter is not None:
+            exporter.close()
+        queue_depths.close()
         wakeup.close()
         publisher.close()
         db.dispose()

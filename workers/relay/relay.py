@@ -11,7 +11,7 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.db.database import Database
+from shared.metrics import fleet_metrics
 from workers.relay.claims import ClaimedRow, claim_batch, mark_published, release
 from workers.relay.publishers import Publisher, PublishOutcome, describe_error
 from workers.relay.wakeup import Wakeup
@@ -62,6 +63,8 @@ class Relay:
         self._backoff_max_s = backoff_max_s
         # Tells apart the relays of one deployment in the logs.
         self._log = logger.bind(relay_id=uuid.uuid4().hex[:8])
+        self.last_cycle_at = time.monotonic()
+        """When the loop last came round (``time.monotonic``), for the liveness probe."""
 
     def run_once(self) -> int:
         """Claim, publish and settle one batch; returns how many rows were published."""
@@ -87,6 +90,7 @@ class Relay:
                 release(uow.session, ids, token, error, delay_s)
             uow.commit()
         self._log_cycle(rows, outcome, published, failed, marked, elapsed_s)
+        self._count(rows, confirmed, len(failed))
         return CycleResult(claimed=len(rows), published=len(published), failed=len(failed))
 
     def run(self, stop: threading.Event) -> None:
@@ -94,6 +98,7 @@ class Relay:
         self._log.info("relay.started", batch_size=self._batch_size)
         failures = 0
         while not stop.is_set():
+            self.last_cycle_at = time.monotonic()
             try:
                 result = self.cycle()
                 if result.failed and not result.published:
@@ -115,6 +120,15 @@ class Relay:
                 self._log.exception("relay.unexpected_error", retry_in_s=delay_s)
                 stop.wait(delay_s)
         self._log.info("relay.stopped")
+
+    @staticmethod
+    def _count(rows: Sequence[ClaimedRow], confirmed: set[uuid.UUID], failed: int) -> None:
+        metrics = fleet_metrics()
+        kinds = Counter(row.kind for row in rows if row.id in confirmed)
+        for kind, count in kinds.items():
+            metrics.relay_published.labels(kind).inc(count)
+        if failed:
+            metrics.relay_failures.inc(failed)
 
     def _publish(self, rows: Sequence[ClaimedRow]) -> PublishOutcome:
         try:

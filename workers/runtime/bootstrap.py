@@ -16,6 +16,7 @@ from shared.settings import Settings, get_settings
 from workers.runtime.broker import ReasonedRabbitmqBroker, build_rabbitmq_broker
 from workers.runtime.context import WorkerBoot, WorkerContext
 from workers.runtime.dead_letters import RabbitmqDeadLetters
+from workers.runtime.metrics_middleware import PoolMetrics
 from workers.runtime.providers import ProviderAccess
 
 __all__ = ["ActorDeclaration", "build_pool"]
@@ -40,7 +41,7 @@ def build_pool(
         )
 
     boot = WorkerBoot(build_context)
-    broker = build_rabbitmq_broker(settings, [boot])
+    broker = build_rabbitmq_broker(settings, [PoolMetrics(settings), boot])
     dramatiq.set_broker(broker)
     for declare in declarations:
         declare(broker, boot)

@@ -18,6 +18,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from shared.metrics import fleet_metrics
 from shared.settings import Settings
 from workers.runtime.dead_letters import dead_letter_properties
 
@@ -40,10 +41,11 @@ class _ScreeningConsumer(_RabbitmqConsumer):
             if method is None:
                 yield method, properties, body
                 continue
-            reason = self._problem_with(body)
-            if reason is None:
+            problem = self._problem_with(body)
+            if problem is None:
                 yield method, properties, body
                 continue
+            kind, reason = problem
             self.logger.warning("Dead-lettering message: %s", reason)
             self._dead_letter_channel.basic_publish(
                 exchange="",
@@ -55,17 +57,20 @@ class _ScreeningConsumer(_RabbitmqConsumer):
                 mandatory=True,
             )
             self.channel.basic_ack(method.delivery_tag)
+            fleet_metrics().dead_letters.labels(self.queue_name, kind).inc()
             yield None, None, None
 
-    def _problem_with(self, body: bytes) -> str | None:
+    def _problem_with(self, body: bytes) -> tuple[str, str] | None:
+        """The kind of problem and the reason, for a body no actor can take."""
         try:
             message = dramatiq.Message.decode(body)
         except DecodeError as exc:
-            return (
-                f"malformed message: body is not a Dramatiq JSON message ({exc.__cause__ or exc})"
-            )
+            cause = exc.__cause__ or exc
+            return "malformed", f"malformed message: body is not a Dramatiq JSON message ({cause})"
         if message.actor_name not in self.broker.actors:
-            return f"unknown actor {message.actor_name!r} on queue {self.queue_name!r}"
+            return "unknown_actor", (
+                f"unknown actor {message.actor_name!r} on queue {self.queue_name!r}"
+            )
         return None
 
 

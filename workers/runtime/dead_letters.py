@@ -10,6 +10,7 @@ import pika
 from dramatiq.common import q_name, xq_name
 
 from shared.broker.topology import DEAD_LETTER_QUEUE_HEADER, DEAD_LETTER_REASON_HEADER
+from shared.metrics import fleet_metrics
 
 __all__ = [
     "DeadLetterSink",
@@ -22,8 +23,12 @@ MAX_REASON_LENGTH = 2000
 
 
 class DeadLetterSink(Protocol):
-    def dead_letter(self, message: dramatiq.Message[Any], reason: str) -> None:
-        """Park ``message`` with ``reason``; the caller then acknowledges the original."""
+    def dead_letter(
+        self, message: dramatiq.Message[Any], reason: str, *, kind: str = "invalid"
+    ) -> None:
+        """Park ``message`` with ``reason``; the caller then acknowledges the original.
+
+        ``kind`` names the sort of problem in a word, for the dead-letter metric."""
 
 
 def dead_letter_properties(queue: str, reason: str, message_id: str | None) -> pika.BasicProperties:
@@ -44,7 +49,9 @@ class RabbitmqDeadLetters:
     def __init__(self, broker: Any) -> None:
         self._broker = broker
 
-    def dead_letter(self, message: dramatiq.Message[Any], reason: str) -> None:
+    def dead_letter(
+        self, message: dramatiq.Message[Any], reason: str, *, kind: str = "invalid"
+    ) -> None:
         queue = q_name(message.queue_name)
         self._broker.channel.basic_publish(
             exchange="",
@@ -53,6 +60,7 @@ class RabbitmqDeadLetters:
             properties=dead_letter_properties(queue, reason, message.message_id),
             mandatory=True,
         )
+        fleet_metrics().dead_letters.labels(queue, kind).inc()
 
 
 class InProcessDeadLetters:
@@ -63,7 +71,10 @@ class InProcessDeadLetters:
         self._lock = threading.Lock()
         self.reasons: dict[str, str] = {}
 
-    def dead_letter(self, message: dramatiq.Message[Any], reason: str) -> None:
+    def dead_letter(
+        self, message: dramatiq.Message[Any], reason: str, *, kind: str = "invalid"
+    ) -> None:
         with self._lock:
             self.reasons[message.message_id] = reason
             self._broker.dead_letters_by_queue[q_name(message.queue_name)].append(message)
+        fleet_metrics().dead_letters.labels(q_name(message.queue_name), kind).inc()

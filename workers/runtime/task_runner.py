@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 import dramatiq
@@ -41,14 +42,25 @@ from shared.domain.tasks import (
     start_task,
 )
 from shared.envelope import TaskEnvelope, parse_envelope
-from shared.errors import InvalidMessage, PermanentError, RateLimited
+from shared.errors import AgentNotFound, InvalidMessage, PermanentError, RateLimited
 from shared.lifecycles import TaskStatus, TaskTrigger
 from shared.task_inputs import InputInvalid, validate_task_input
 from workers.runtime.context import WorkerContext
 
-__all__ = ["AgentHandler", "TaskRun", "run_task_message"]
+__all__ = ["AgentHandler", "TaskOutcome", "TaskRun", "run_task_message"]
 
 log = structlog.get_logger(__name__)
+
+
+class TaskOutcome(StrEnum):
+    """How one delivery of a task message ended (a retry shows as the exception raised)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DEFERRED = "deferred"
+    HELD = "held"
+    DEAD_LETTERED = "dead_lettered"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -66,42 +78,74 @@ AgentHandler = Callable[[WorkerContext, TaskEnvelope, Any, TaskRun], None]
 
 def run_task_message(
     ctx: WorkerContext, queue: AgentType, raw: object, handler: AgentHandler
-) -> None:
+) -> TaskOutcome:
+    """Handle one delivery; the outcome is the actor's result, which the metrics count."""
     message = CurrentMessage.get_current_message()
-    try:
-        envelope, parsed_input = _validated(queue, raw)
-        run = _start(ctx, envelope)
-    except InvalidMessage as exc:
-        _dead_letter(ctx, queue, message, raw, exc)
-        return
-    if run is None:
-        return
-    bound = log.bind(task_id=str(run.task_id), tenant_id=str(run.tenant_id), trace_id=run.trace_id)
+    with structlog.contextvars.bound_contextvars(agent_type=queue.value, **_ids_of(raw)):
+        try:
+            envelope, parsed_input = _validated(queue, raw)
+            run = _start(ctx, envelope)
+        except InvalidMessage as exc:
+            _dead_letter(ctx, queue, message, raw, exc)
+            return TaskOutcome.DEAD_LETTERED
+        if run is None:
+            return TaskOutcome.SKIPPED
+        with structlog.contextvars.bound_contextvars(trace_id=run.trace_id):
+            return _run(ctx, queue, message, raw, envelope, parsed_input, run, handler)
+
+
+def _run(
+    ctx: WorkerContext,
+    queue: AgentType,
+    message: dramatiq.Message[Any] | None,
+    raw: object,
+    envelope: TaskEnvelope,
+    parsed_input: BaseModel,
+    run: TaskRun,
+    handler: AgentHandler,
+) -> TaskOutcome:
     try:
         full = _take_quota(ctx, envelope, parsed_input, run)
         if full is not None:
-            bound.info(
+            log.info(
                 "task.held",
                 quota=full.quota.name,
                 limit=full.quota.limit,
                 until=full.reopens_at.isoformat(),
             )
             _hold(ctx, envelope, full)
-            return
+            return TaskOutcome.HELD
         handler(ctx, envelope, parsed_input, run)
+        return TaskOutcome.COMPLETED
     except RateLimited as exc:
-        bound.info("task.deferred", delay_s=exc.delay_s, reason=str(exc))
+        log.info("task.deferred", delay_s=exc.delay_s, reason=str(exc))
         _defer(ctx, envelope, run, exc.delay_s)
+        return TaskOutcome.DEFERRED
+    except AgentNotFound as exc:
+        # Dead-lettered rather than failed: replayed once the agent exists, it can still run.
+        ids = {"task_id": str(run.task_id), "tenant_id": str(run.tenant_id)}
+        _dead_letter(
+            ctx, queue, message, raw, InvalidMessage(str(exc), kind="missing_agent", **ids)
+        )
+        return TaskOutcome.DEAD_LETTERED
     except PermanentError as exc:
-        bound.warning("task.failed", error=str(exc))
+        log.warning("task.failed", error=str(exc))
         _fail(ctx, envelope, str(exc))
+        return TaskOutcome.FAILED
     except Exception as exc:
         if _is_last_attempt(ctx, message):
-            bound.error("task.failed", error=str(exc), exc_type=type(exc).__name__)
+            log.error("task.failed", error=str(exc), exc_type=type(exc).__name__)
             _fail(ctx, envelope, f"{type(exc).__name__}: {exc} (after {run.attempt} attempts)")
-            return
-        bound.warning("task.retrying", error=str(exc), exc_type=type(exc).__name__)
+            return TaskOutcome.FAILED
+        log.warning("task.retrying", error=str(exc), exc_type=type(exc).__name__)
         raise
+
+
+def _ids_of(raw: object) -> dict[str, str]:
+    """The ids a raw envelope names, for the log context before it is validated."""
+    if not isinstance(raw, dict):
+        return {}
+    return {key: str(raw[key])[:64] for key in ("task_id", "tenant_id") if raw.get(key)}
 
 
 def _validated(queue: AgentType, raw: object) -> tuple[TaskEnvelope, BaseModel]:
@@ -110,12 +154,13 @@ def _validated(queue: AgentType, raw: object) -> tuple[TaskEnvelope, BaseModel]:
     if envelope.agent_type is not queue:
         raise InvalidMessage(
             f"agent type {envelope.agent_type.value!r} does not belong on queue {queue.value!r}",
+            kind="wrong_queue",
             **ids,
         )
     try:
         parsed = validate_task_input(envelope.agent_type, envelope.task_type, envelope.input)
     except InputInvalid as exc:
-        raise InvalidMessage(str(exc), **ids) from None
+        raise InvalidMessage(str(exc), kind="invalid_input", **ids) from None
     return envelope, parsed
 
 
@@ -125,7 +170,8 @@ def _start(ctx: WorkerContext, envelope: TaskEnvelope) -> TaskRun | None:
             task = ensure_task(uow, envelope, trigger=TaskTrigger.API)
             if task is None:
                 raise InvalidMessage(
-                    f"task id {envelope.task_id} or its idempotency key belongs to another task"
+                    f"task id {envelope.task_id} or its idempotency key belongs to another task",
+                    kind="id_conflict",
                 )
             if not start_task(uow, task):
                 log.info("task.skipped", task_id=str(task.id), status=task.status)
@@ -133,7 +179,9 @@ def _start(ctx: WorkerContext, envelope: TaskEnvelope) -> TaskRun | None:
             uow.commit()
             return TaskRun(task.id, task.tenant_id, task.attempts, task.trace_id, task.agent_id)
     except sa.exc.IntegrityError:
-        raise InvalidMessage(f"tenant {envelope.tenant_id} does not exist") from None
+        raise InvalidMessage(
+            f"tenant {envelope.tenant_id} does not exist", kind="unknown_tenant"
+        ) from None
 
 
 def _is_last_attempt(ctx: WorkerContext, message: dramatiq.Message[Any] | None) -> bool:
@@ -230,7 +278,7 @@ def _dead_letter(
         tenant_id=exc.tenant_id,
     )
     if message is not None:
-        ctx.dead_letters.dead_letter(message, exc.reason)
+        ctx.dead_letters.dead_letter(message, exc.reason, kind=exc.kind)
     if exc.task_id and exc.tenant_id:
         _record_rejected_task(ctx, queue, raw, exc)
 
@@ -262,6 +310,7 @@ def _record_rejected_task(
             if task is None or task.status not in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS):
                 return
             fail_task(uow, task, f"invalid message: {exc.reason}")
+            release_quota(uow.session, task.id)
             uow.commit()
     except sa.exc.SQLAlchemyError as db_error:
         log.info("message.dead_letter_unrecorded", task_id=exc.task_id, error=str(db_error))

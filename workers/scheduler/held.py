@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from shared.db.models import ActivityLogEntry, ActorKind, ApprovalItem, Draft, OutboxMessage
 from shared.db.unit_of_work import UnitOfWork
+from shared.domain.approvals import pending_seconds
 from shared.domain.tasks import envelope_for
 from shared.events import Event, EventType
 from shared.lifecycles import DraftStatus, TaskPriority, check_transition
@@ -89,6 +90,7 @@ def expire_approvals(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, *, li
                     "draft_id": str(item.draft_id) if item.draft_id else None,
                     "task_id": str(item.task_id) if item.task_id else None,
                     "expires_at": _iso(item.expires_at),
+                    "pending_s": pending_seconds(item.created_at, now),
                 },
             )
         )

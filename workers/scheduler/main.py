@@ -10,6 +10,7 @@ import structlog
 from shared.db.base import utcnow
 from shared.db.database import Database, open_database
 from shared.logging import configure_logging
+from shared.metrics.serving import heartbeat_within, serve_process_metrics
 from shared.settings import Settings, get_settings
 from workers.runtime.signals import stop_on_signals
 from workers.scheduler.inbox import build_inbox_polling
@@ -42,10 +43,17 @@ def run_scheduler(settings: Settings) -> None:
     Call it from the main thread (signal handlers); logging is the caller's to configure.
     """
     scheduler, db = build_scheduler(settings)
+    # A pass may read many mailboxes, each bounded by the IMAP timeout.
+    max_silence_s = max(300.0, 10 * settings.scheduler_poll_interval_s)
+    exporter = serve_process_metrics(
+        settings, healthy=heartbeat_within(lambda: scheduler.last_cycle_at, max_silence_s)
+    )
     try:
         with stop_on_signals() as stop:
             scheduler.run(stop.event)
     finally:
+        if exporter is not None:
+            exporter.close()
         db.dispose()
     logger.info("scheduler.exited", signals=stop.received)
 

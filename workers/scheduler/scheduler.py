@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from shared.db.base import utcnow
 from shared.db.database import Database
 from shared.db.unit_of_work import UnitOfWork
+from shared.metrics import fleet_metrics
 from workers.scheduler.claims import due_tenants
 from workers.scheduler.held import dispatch_due_sends, dispatch_due_tasks, expire_approvals
 from workers.scheduler.inbox import InboxOutcome, InboxPolling, poll_due_mailboxes
@@ -39,6 +41,15 @@ class _Step(Protocol):
     def __call__(
         self, uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, *, limit: int
     ) -> int: ...
+
+
+_METRIC_KINDS = {
+    "fired": "cron",
+    "dispatched": "held",
+    "sends": "send",
+    "expired": "expired",
+    "replies": "inbox",
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,8 @@ class Scheduler:
         self._clock = clock
         self._inbox = inbox
         self._log = logger.bind(scheduler_id=uuid.uuid4().hex[:8])
+        self.last_cycle_at = time.monotonic()
+        """When the loop last came round (``time.monotonic``), for the liveness probe."""
 
     def cycle(self) -> SchedulerCycle:
         """One pass over every tenant with due work."""
@@ -105,6 +118,7 @@ class Scheduler:
                 continue
             for name, count in counts.items():
                 totals[name] += count
+        self._count(totals)
         result = SchedulerCycle(
             tenants=len(tenant_ids),
             fired=totals["fired"],
@@ -136,6 +150,13 @@ class Scheduler:
                 replies=result.replies,
             )
         return result
+
+    @staticmethod
+    def _count(totals: dict[str, int]) -> None:
+        metrics = fleet_metrics().scheduler_dispatched
+        for total, kind in _METRIC_KINDS.items():
+            if totals[total]:
+                metrics.labels(kind).inc(totals[total])
 
     def _tenant_cycle(self, tenant_id: uuid.UUID, now: datetime) -> dict[str, int]:
         outcome = run_due_schedules(self._db, tenant_id, now)
@@ -180,6 +201,7 @@ class Scheduler:
         self._log.info("scheduler.started", poll_interval_s=self._poll_interval_s)
         failures = 0
         while not stop.is_set():
+            self.last_cycle_at = time.monotonic()
             try:
                 self.cycle()
             except SQLAlchemyError as exc:

@@ -17,6 +17,7 @@ from shared.errors import InvalidMessage
 from shared.sending.queue import SENDER_QUEUE
 from workers.runtime.bootstrap import ActorDeclaration
 from workers.runtime.context import WorkerBoot, WorkerContext
+from workers.runtime.task_runner import TaskOutcome
 from workers.sender.requests import parse_send_request
 from workers.sender.service import deliver_send
 from workers.sender.tools import SenderTools, build_sender_tools
@@ -26,7 +27,7 @@ __all__ = ["declare_sender_actor", "handle_send_message", "sender_actor_declarat
 log = structlog.get_logger(__name__)
 
 
-def handle_send_message(ctx: WorkerContext, tools: SenderTools, raw: object) -> None:
+def handle_send_message(ctx: WorkerContext, tools: SenderTools, raw: object) -> TaskOutcome:
     """Deliver the send ``raw`` names, or dead-letter the message with the reason it cannot."""
     try:
         deliver_send(ctx.db, tools, parse_send_request(raw))
@@ -34,7 +35,9 @@ def handle_send_message(ctx: WorkerContext, tools: SenderTools, raw: object) -> 
         log.warning("message.dead_lettered", queue=SENDER_QUEUE, reason=exc.reason)
         message = CurrentMessage.get_current_message()
         if message is not None:
-            ctx.dead_letters.dead_letter(message, exc.reason)
+            ctx.dead_letters.dead_letter(message, exc.reason, kind=exc.kind)
+        return TaskOutcome.DEAD_LETTERED
+    return TaskOutcome.COMPLETED
 
 
 class _ToolsAfterBoot:
@@ -58,9 +61,9 @@ def sender_actor_declaration(tools: SenderTools | None = None) -> ActorDeclarati
     def declare(broker: dramatiq.Broker, boot: WorkerBoot) -> dramatiq.Actor[Any, Any]:
         built = _ToolsAfterBoot(tools)
 
-        def sender(payload: object) -> None:
+        def sender(payload: object) -> TaskOutcome:
             context = boot.context
-            handle_send_message(context, built.get(context), payload)
+            return handle_send_message(context, built.get(context), payload)
 
         register = dramatiq.actor(broker=broker, actor_name=SENDER_QUEUE, queue_name=SENDER_QUEUE)
         return register(sender)
