@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: demo test test-unit test-integration test-e2e check lint typecheck format services bench clean
+.PHONY: demo test test-unit test-integration test-e2e test-deploy check lint typecheck format services tools bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,14 @@ demo: $(STAMP)
 services:
 	deploy/dev/ensure-services.sh
 
-test: $(STAMP) services
+# promtool, which the deployment tests (alert rules, Prometheus config) run
+tools:
+	deploy/dev/ensure-tools.sh
+
+test: $(STAMP) services tools
 	$(PYTEST) tests
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) tools
 	$(PYTEST) tests/unit -m unit
 
 test-integration: $(STAMP) services
@@ -29,6 +33,10 @@ test-integration: $(STAMP) services
 
 test-e2e: $(STAMP) services
 	$(PYTEST) tests/e2e -m e2e
+
+# Prometheus rules and config, the Grafana dashboard, compose.yaml and the Kubernetes manifests
+test-deploy: $(STAMP) tools
+	$(PYTEST) tests/unit/test_deploy_*.py -m unit
 
 check: lint typecheck
 
@@ -46,6 +54,7 @@ format: $(STAMP)
 bench: $(STAMP) services
 	$(BIN)/python -m bench.throughput
 	$(BIN)/python -m bench.rate_governor
+	$(BIN)/python -m bench.scaling
 
 clean:
 	rm -rf $(VENV) .demo

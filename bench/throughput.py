@@ -73,6 +73,7 @@ def _settings(resources: infra.RunResources, **overrides: object) -> Settings:
         broker_url=infra.broker_url(resources.vhost),
         encryption_key=ENCRYPTION_KEY,
         log_level="WARNING",
+        metrics_port=0,
         **overrides,  # type: ignore[arg-type]
     )
 
@@ -107,8 +108,19 @@ def measure_bare(settings: Settings, count: int, threads: int, logs: Path) -> fl
 
 
 def measure_pipeline(
-    settings: Settings, count: int, threads: int, clients: int, logs: Path
+    settings: Settings,
+    count: int,
+    threads: int,
+    clients: int,
+    logs: Path,
+    *,
+    processes: int = 1,
+    relays: int = 1,
+    latency_ms: int = 0,
 ) -> float:
+    """Tasks per second through the whole pipeline, with ``processes`` outreach worker
+    processes of ``threads`` threads, ``relays`` relays and the sandbox LLM answering after
+    ``latency_ms``."""
     sandbox_port, api_port = free_port(), free_port()
     settings = settings.model_copy(
         update={
@@ -126,19 +138,31 @@ def measure_pipeline(
     try:
         group.start(
             "sandbox",
-            [str(BIN / "agentfleet"), "sandbox", "--port", str(sandbox_port), "--latency-ms", "0"],
+            [
+                str(BIN / "agentfleet"),
+                "sandbox",
+                "--port",
+                str(sandbox_port),
+                "--latency-ms",
+                str(latency_ms),
+            ],
             env,
         )
         group.start("api", [str(BIN / "agentfleet"), "api", "--port", str(api_port)], env)
-        group.start("relay", [str(BIN / "agentfleet"), "relay"], env)
-        group.start("outreach", _dramatiq("workers.pools.outreach", "outreach", threads), env)
+        for relay in range(relays):
+            group.start(f"relay-{relay}", [str(BIN / "agentfleet"), "relay"], env)
+        group.start(
+            "outreach",
+            _dramatiq("workers.pools.outreach", "outreach", threads, processes=processes),
+            env,
+        )
         api_url = f"http://127.0.0.1:{api_port}"
         wait_until(http_ok(f"{api_url}/healthz"), 30, "the API")
         wait_until(http_ok(f"http://127.0.0.1:{sandbox_port}/healthz"), 30, "the sandbox")
         tenant_id = create_tenant(db, "Bench Tenant")
         token = create_api_key(db, tenant_id).token
         targets = seed_sample_crm(db, tenant_id, contacts=count + 20)
-        _wait_for_consumer(_publishing_broker(settings), "outreach", group)
+        _wait_for_consumer(_publishing_broker(settings), "outreach", group, consumers=processes)
 
         local = threading.local()
         driver_clients: list[httpx.Client] = []
@@ -209,12 +233,12 @@ def _stage_timings(settings: Settings, tenant_id: uuid.UUID) -> str:
     return "pipeline stages:\n" + "\n".join(lines)
 
 
-def _dramatiq(module: str, queue: str, threads: int) -> list[str]:
+def _dramatiq(module: str, queue: str, threads: int, *, processes: int = 1) -> list[str]:
     return [
         str(BIN / "dramatiq"),
         module,
         "--processes",
-        "1",
+        str(processes),
         "--threads",
         str(threads),
         "--queues",
@@ -228,7 +252,9 @@ def _publishing_broker(settings: Settings) -> dramatiq.Broker:
     return build_rabbitmq_broker(settings, [])
 
 
-def _wait_for_consumer(broker: dramatiq.Broker, queue: str, group: ProcessGroup) -> None:
+def _wait_for_consumer(
+    broker: dramatiq.Broker, queue: str, group: ProcessGroup, *, consumers: int = 1
+) -> None:
     import pika
 
     def consumed() -> bool:
@@ -238,16 +264,15 @@ def _wait_for_consumer(broker: dramatiq.Broker, queue: str, group: ProcessGroup)
         except pika.exceptions.AMQPError:
             return False
         try:
-            return bool(
-                connection.channel().queue_declare(queue, passive=True).method.consumer_count
-            )
+            declared = connection.channel().queue_declare(queue, passive=True)
+            return int(declared.method.consumer_count) >= consumers
         except pika.exceptions.ChannelClosedByBroker:
             return False
         finally:
             if connection.is_open:
                 connection.close()
 
-    wait_until(consumed, 60, f"a consumer on {queue}", 0.2)
+    wait_until(consumed, 60, f"{consumers} consumer(s) on {queue}", 0.2)
 
 
 def _count(engine: sa.Engine, table: str) -> int:
