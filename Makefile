@@ -18,9 +18,10 @@ demo: $(STAMP)
 services:
 	deploy/dev/ensure-services.sh
 
-# promtool, which the deployment tests (alert rules, Prometheus config) run
+# promtool (alert rules, Prometheus config) and the official AsyncAPI schemas, for the tests
 tools:
 	deploy/dev/ensure-tools.sh
+	deploy/dev/ensure-asyncapi-specs.sh
 
 test: $(STAMP) services tools
 	$(PYTEST) tests

@@ -22,6 +22,7 @@ __all__ = [
     "TaskPriority",
     "TaskStatus",
     "TaskTrigger",
+    "check_replay",
     "check_transition",
 ]
 
@@ -186,6 +187,10 @@ _TABLES: Mapping[type[StrEnum], Mapping[object, frozenset[object]]] = {
 
 TERMINAL_TASK_STATUSES = frozenset(s for s, moves in _TASK_MOVES.items() if not moves)
 
+# Outside the table on purpose: only replaying a dead-lettered message (shared.domain.task_replay)
+# may take a failed task back to pending; check_transition never lets a task leave failed.
+_TASK_REPLAY_MOVES: Mapping[TaskStatus, TaskStatus] = {TaskStatus.FAILED: TaskStatus.PENDING}
+
 S = TypeVar("S", bound=StrEnum)
 
 
@@ -194,4 +199,13 @@ def check_transition(current: S, target: S) -> S:
     moves = _TABLES[type(current)]
     if target not in moves[current]:
         raise IllegalTransition(type(current).__name__, current.value, target.value)
+    return target
+
+
+def check_replay(current: TaskStatus) -> TaskStatus:
+    """The status a task in ``current`` takes when its dead-lettered message is replayed
+    (``failed`` → ``pending``), else raise :class:`IllegalTransition`."""
+    target = _TASK_REPLAY_MOVES.get(current)
+    if target is None:
+        raise IllegalTransition(TaskStatus.__name__, current.value, TaskStatus.PENDING.value)
     return target

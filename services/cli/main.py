@@ -1,4 +1,5 @@
-"""``agentfleet``: run the API, the relay, the sandbox provider and the demo; migrate; make keys."""
+"""``agentfleet``: run the API, the relay, the sandbox provider and the demo; migrate; make keys;
+and the operations commands (queues, approvals, dead letters, stuck tasks, usage)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 
+from services.cli.ops_commands import add_ops_commands
+from services.cli.output import CommandError
 from shared.roles import Role
 from shared.settings import Settings, get_settings
 
@@ -14,22 +17,37 @@ __all__ = ["main"]
 
 
 def _api(args: argparse.Namespace) -> int:
+    import structlog
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from services.api.app import create_app
     from shared.logging import configure_logging
+    from workers.runtime.signals import stop_on_signals
 
     settings = _settings_or_exit()
     configure_logging(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        timeout_graceful_shutdown=args.grace_s,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            timeout_graceful_shutdown=args.grace_s,
+        )
     )
-    return 0
+
+    def drain() -> None:
+        server.should_exit = True
+
+    # On SIGTERM uvicorn closes its socket, lets requests in flight finish for up to --grace-s,
+    # then raises the signal again to die by it; caught here, a drained API exits 0 instead.
+    # ``drain`` covers a signal that comes before uvicorn's own handlers are in place.
+    with stop_on_signals(on_stop=drain) as stop:
+        server.run()
+    structlog.get_logger(__name__).info("api.exited", signals=stop.received)
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def _relay(_args: argparse.Namespace) -> int:
@@ -182,6 +200,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--tasks", type=int, default=24)
     demo.add_argument("--workdir", default=None, help="where the demo's SQLite file lives")
     demo.set_defaults(run=_demo)
+
+    add_ops_commands(commands)
     return parser
 
 
@@ -190,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
+    except CommandError as exc:
+        print(f"agentfleet {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 

@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 _UNIQUE_NAME = "uq_agents_tenant_id_agent_type_name"
+_PRIMARY_KEY = ("pk_agents", "agents.id")  # Postgres and SQLite name the clash differently
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,20 @@ def _flush_unique(uow: UnitOfWork, agent_type: str, name: str) -> None:
     try:
         uow.session.flush()
     except IntegrityError as exc:
+        if any(name in str(exc.orig) for name in _PRIMARY_KEY):
+            # Another tenant's agent, invisible under row-level security.
+            raise Conflict("this agent id is already in use; choose another") from None
         if _UNIQUE_NAME not in str(exc.orig):
             raise
         raise Conflict(f"a {agent_type} agent named {name!r} already exists") from None
+
+
+def _ensure_id_free(uow: UnitOfWork, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> None:
+    taken = uow.session.scalar(
+        sa.select(Agent.name).where(Agent.tenant_id == tenant_id, Agent.id == agent_id)
+    )
+    if taken is not None:
+        raise Conflict(f"agent {agent_id} already exists (named {taken!r})")
 
 
 def create_agent(
@@ -79,12 +91,19 @@ def create_agent(
     agent_type: str,
     name: str,
     config: dict[str, Any] | None = None,
+    agent_id: uuid.UUID | None = None,
 ) -> Agent:
-    """Add an agent of a canonical type or alias with its validated config (409 on a taken name)."""
+    """Add an agent of a canonical type or alias with its validated config (409 on a taken name).
+
+    ``agent_id`` lets a caller choose the id, e.g. one it already named in tasks; a taken id is
+    a Conflict too.
+    """
     canonical = canonical_agent_type(agent_type)
     normalised = validate_agent_config(canonical, config or {})
+    if agent_id is not None:
+        _ensure_id_free(uow, tenant_id, agent_id)
     agent = Agent(
-        id=uuid.uuid4(),
+        id=agent_id or uuid.uuid4(),
         tenant_id=tenant_id,
         agent_type=canonical.value,
         name=name,

@@ -117,14 +117,21 @@ def scheduled_tasks(db: Database, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> 
         )
 
 
-def task_dispatches(db: Database, tenant_id: uuid.UUID, task_ids: list[uuid.UUID]) -> int:
-    keys = [f"task:{task_id}:dispatch" for task_id in task_ids]
+def task_dispatches(
+    db: Database, tenant_id: uuid.UUID, task_ids: list[uuid.UUID], key: str = "dispatch"
+) -> int:
+    """Task messages for these tasks whose dedup key ends in ``key`` (a LIKE pattern):
+    ``dispatch`` for a first dispatch, ``due:%`` for a held task set going again."""
+    keys = [f"task:{task_id}:{key}" for task_id in task_ids]
     with db.unit_of_work(tenant_id) as uow:
         return (
             uow.session.scalar(
                 sa.select(sa.func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.dedup_key.in_(keys))
+                .where(
+                    OutboxMessage.tenant_id == tenant_id,
+                    sa.or_(*(OutboxMessage.dedup_key.like(key) for key in keys)),
+                )
             )
             or 0
         )
@@ -236,8 +243,19 @@ def test_types_that_need_a_record_log_one_skip_per_slot(
 def add_held_task(
     db: Database, tenant_id: uuid.UUID, due: datetime, status: TaskStatus
 ) -> uuid.UUID:
+    """A task held until ``due`` after its first dispatch (a quota put it back)."""
     task_id = uuid.uuid4()
     with db.unit_of_work(tenant_id) as uow:
+        uow.session.add(
+            OutboxMessage(
+                tenant_id=tenant_id,
+                kind="task",
+                destination="followup",
+                payload={},
+                dedup_key=f"task:{task_id}:dispatch",
+                published_at=EPOCH - timedelta(days=1),
+            )
+        )
         uow.session.add(
             Task(
                 id=task_id,
@@ -272,8 +290,8 @@ def test_due_held_tasks_are_dispatched_once_across_replicas(
             database.dispose()
 
     assert sum(result.dispatched for result in results) == len(due)
-    assert task_dispatches(db, tenant.tenant_id, due) == len(due)
-    assert task_dispatches(db, tenant.tenant_id, [later, cancelled]) == 0
+    assert task_dispatches(db, tenant.tenant_id, due, "due:%") == len(due)
+    assert task_dispatches(db, tenant.tenant_id, [later, cancelled], "due:%") == 0
     with db.unit_of_work(tenant.tenant_id) as uow:
         stamped = dict(
             uow.session.execute(

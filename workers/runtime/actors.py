@@ -9,7 +9,8 @@ import dramatiq
 from shared.agent_types import AgentType
 from workers.runtime.bootstrap import ActorDeclaration
 from workers.runtime.context import WorkerBoot
-from workers.runtime.task_runner import AgentHandler, TaskOutcome, run_task_message
+from workers.runtime.outcomes import note_outcome
+from workers.runtime.task_runner import AgentHandler, run_task_message
 
 __all__ = ["agent_actor_declaration"]
 
@@ -19,8 +20,8 @@ def agent_actor_declaration(agent_type: AgentType, handler: AgentHandler) -> Act
     through :func:`run_task_message` to ``handler``, the agent's service function."""
 
     def declare(broker: dramatiq.Broker, boot: WorkerBoot) -> dramatiq.Actor[Any, Any]:
-        def run(envelope: object) -> TaskOutcome:
-            return run_task_message(boot.context, agent_type, envelope, handler)
+        def run(envelope: object) -> None:
+            note_outcome(run_task_message(boot.context, agent_type, envelope, handler))
 
         run.__name__ = agent_type.value
         register = dramatiq.actor(

@@ -22,7 +22,7 @@ from prometheus_client import multiprocess
 from shared.metrics.exposition import multiprocess_registry, process_alive, start_metrics_server
 from shared.metrics.process import enable_multiprocess, fleet_metrics, install_metrics
 from shared.settings import Settings, get_settings
-from workers.runtime.task_runner import TaskOutcome
+from workers.runtime.outcomes import TaskOutcome, take_outcome
 
 __all__ = ["PoolMetrics", "serve_pool_metrics"]
 
@@ -36,8 +36,8 @@ def _pool_directory(settings: Settings, command_pid: int) -> Path:
 class PoolMetrics(Middleware):
     """Counts every message a worker takes: outcome, duration, queue wait, retries, in flight.
 
-    The outcome is the actor's result (:class:`TaskOutcome`); an exception means the message
-    goes back for a retry, since the task runner settles every final failure itself.
+    The outcome is what the actor noted (:mod:`workers.runtime.outcomes`); an exception means
+    the message goes back for a retry, since the task runner settles every final failure.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -79,6 +79,7 @@ class PoolMetrics(Middleware):
     ) -> None:
         with self._lock:
             started = self._started.pop(message.message_id, None)
+        noted = take_outcome()
         if started is None:
             return  # skipped before it started
         metrics = fleet_metrics()
@@ -89,7 +90,7 @@ class PoolMetrics(Middleware):
             metrics.tasks.labels(queue, "retried").inc()
             metrics.task_retries.labels(queue).inc()
             return
-        outcome = result if isinstance(result, TaskOutcome) else TaskOutcome.COMPLETED
+        outcome = noted or TaskOutcome.COMPLETED
         metrics.tasks.labels(queue, outcome.value).inc()
         if outcome in _DEFERRAL_REASONS:
             metrics.task_deferrals.labels(queue, _DEFERRAL_REASONS[outcome]).inc()

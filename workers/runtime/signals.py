@@ -1,10 +1,10 @@
-"""Stopping a long-running loop (relay, scheduler) cleanly on SIGTERM or SIGINT."""
+"""Stopping a long-running process (relay, scheduler, API server) cleanly on SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -27,14 +27,21 @@ class StopRequest:
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[StopRequest]:
-    """Install the stop handlers for the block (main thread only), restoring the old ones."""
+def stop_on_signals(on_stop: Callable[[], None] | None = None) -> Iterator[StopRequest]:
+    """Install the stop handlers for the block (main thread only), restoring the old ones.
+
+    A stop signal is recorded, never fatal, so the process ends with its own exit status.
+    ``on_stop`` runs inside the handler, for a loop that watches a flag of its own: it must
+    only set flags.
+    """
     request = StopRequest()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
         # Only flag it: logging here could deadlock on a lock the interrupted code holds.
         request.signals.append(signum)
         request.event.set()
+        if on_stop is not None:
+            on_stop()
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in _STOP_SIGNALS}
     try:

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 import dramatiq
@@ -46,21 +45,11 @@ from shared.errors import AgentNotFound, InvalidMessage, PermanentError, RateLim
 from shared.lifecycles import TaskStatus, TaskTrigger
 from shared.task_inputs import InputInvalid, validate_task_input
 from workers.runtime.context import WorkerContext
+from workers.runtime.outcomes import TaskOutcome
 
 __all__ = ["AgentHandler", "TaskOutcome", "TaskRun", "run_task_message"]
 
 log = structlog.get_logger(__name__)
-
-
-class TaskOutcome(StrEnum):
-    """How one delivery of a task message ended (a retry shows as the exception raised)."""
-
-    COMPLETED = "completed"
-    FAILED = "failed"
-    DEFERRED = "deferred"
-    HELD = "held"
-    DEAD_LETTERED = "dead_lettered"
-    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ def dispatch_due_tasks(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, *, 
     """Dispatch up to ``limit`` of the tenant's due held tasks; commits; returns how many."""
     tasks = claim_due_tasks(uow.session, tenant_id, now, limit=limit)
     for task in tasks:
-        uow.dispatch(envelope_for(task))
+        # The task's first dispatch already used the default key; each claim gets its own.
+        uow.dispatch(envelope_for(task), dedup_key=f"task:{task.id}:due:{now.isoformat()}")
     uow.commit()
     return len(tasks)
 

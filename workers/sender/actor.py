@@ -17,7 +17,7 @@ from shared.errors import InvalidMessage
 from shared.sending.queue import SENDER_QUEUE
 from workers.runtime.bootstrap import ActorDeclaration
 from workers.runtime.context import WorkerBoot, WorkerContext
-from workers.runtime.task_runner import TaskOutcome
+from workers.runtime.outcomes import TaskOutcome, note_outcome
 from workers.sender.requests import parse_send_request
 from workers.sender.service import deliver_send
 from workers.sender.tools import SenderTools, build_sender_tools
@@ -61,9 +61,9 @@ def sender_actor_declaration(tools: SenderTools | None = None) -> ActorDeclarati
     def declare(broker: dramatiq.Broker, boot: WorkerBoot) -> dramatiq.Actor[Any, Any]:
         built = _ToolsAfterBoot(tools)
 
-        def sender(payload: object) -> TaskOutcome:
+        def sender(payload: object) -> None:
             context = boot.context
-            return handle_send_message(context, built.get(context), payload)
+            note_outcome(handle_send_message(context, built.get(context), payload))
 
         register = dramatiq.actor(broker=broker, actor_name=SENDER_QUEUE, queue_name=SENDER_QUEUE)
         return register(sender)

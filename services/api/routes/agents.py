@@ -34,6 +34,10 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class AgentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    id: uuid.UUID | None = Field(
+        default=None,
+        description="Optional: the agent's id, e.g. one already named in tasks (409 if taken).",
+    )
     agent_type: str = Field(min_length=1, max_length=40, description="A type or an alias.")
     name: Name
     config: dict[str, Any] = Field(default_factory=dict)
@@ -128,7 +132,8 @@ def create(
     response: Response,
     principal: Annotated[Principal, Depends(require(Permission.AGENTS_WRITE))],
 ) -> AgentOut:
-    """Add an agent (type or alias) with its validated config; 409 on a taken name."""
+    """Add an agent (type or alias) with its validated config, under the client's ``id`` when
+    given; 409 on a taken name or id."""
     agent_type_or_problem(body.agent_type)
     db: Database = request.app.state.db
     with db.unit_of_work(principal.tenant_id) as uow:
@@ -139,6 +144,7 @@ def create(
                 agent_type=body.agent_type,
                 name=body.name,
                 config=body.config,
+                agent_id=body.id,
             )
         except AgentConfigInvalid as exc:
             raise _invalid(exc) from None
