@@ -8,6 +8,7 @@ created the task; a canary secret never appears in any process's log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -30,6 +31,7 @@ from shared.db.models import ApprovalItem
 from shared.settings import Settings
 from shared.tenancy import CreatedKey
 from tests.e2e.conftest import consumers_on
+from tests.support import infra
 from tests.support.api import auth, outreach_body, post_task
 from tests.support.processes import (
     BIN,
@@ -66,8 +68,12 @@ def observed(
 ) -> Iterator[ObservedStack]:
     log_dir = tmp_path_factory.mktemp("observability-logs")
     sandbox_port, api_port, pool_port, relay_port = (free_port() for _ in range(4))
+    # A vhost of its own: messages other tests left on the run's queues must not be counted.
+    vhost = f"agentfleet-obs-{uuid.uuid4().hex[:10]}"
+    infra.create_vhost(vhost)
     stack_settings = settings.model_copy(
         update={
+            "broker_url": infra.broker_url(vhost),
             "openai_base_url": f"http://127.0.0.1:{sandbox_port}/v1",
             "apollo_base_url": f"http://127.0.0.1:{sandbox_port}/api/v1",
             "openai_api_key": SecretStr(CANARY_PROVIDER_KEY),
@@ -78,7 +84,8 @@ def observed(
         }
     )
     env = settings_environment(stack_settings)
-    with process_group(log_dir) as group:
+    with contextlib.ExitStack() as cleanup, process_group(log_dir) as group:
+        cleanup.callback(infra.delete_vhost, vhost)
         group.start(
             "sandbox", [str(BIN / "agentfleet"), "sandbox", "--port", str(sandbox_port)], env
         )
@@ -114,7 +121,9 @@ def observed(
         wait_until(http_ok(f"{stack.api_url}/healthz"), 30, "the API")
         wait_until(http_ok(f"http://127.0.0.1:{pool_port}/healthz"), 60, "the pool exporter")
         wait_until(http_ok(f"http://127.0.0.1:{relay_port}/healthz"), 30, "the relay exporter")
-        wait_until(lambda: consumers_on(settings.broker_url, "outreach") >= 2, 60, "2 workers")
+        wait_until(
+            lambda: consumers_on(stack_settings.broker_url, "outreach") >= 2, 60, "2 workers"
+        )
         yield stack
 
 
