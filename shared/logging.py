@@ -87,11 +87,6 @@ def _redact(
     return {key: _redact_value(key, value) for key, value in event.items()}
 
 
-def _redact_rendered(_logger: object, _name: str, rendered: Any) -> Any:
-    # Tracebacks are rendered after the event was redacted; scrub the finished line too.
-    return redact_text(rendered) if isinstance(rendered, str) else rendered
-
-
 class _RedactingFilter(logging.Filter):
     """Scrubs standard-library records before any handler formats them."""
 
@@ -141,10 +136,10 @@ def configure_logging(settings: Settings) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact,
+            # After format_exc_info, so a traceback is redacted as the string it has become.
             structlog.processors.format_exc_info,
+            _redact,
             renderer,
-            _redact_rendered,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),

@@ -11,6 +11,7 @@ from shared.agent_types import TASK_TYPES, AgentType
 from shared.db.models import Channel
 
 __all__ = [
+    "INPUT_MODELS",
     "ClassifyReplyInput",
     "DraftFollowupInput",
     "DraftOutreachInput",
@@ -117,7 +118,7 @@ class ClassifyReplyInput(_Input):
     reply_id: uuid.UUID
 
 
-_INPUT_MODELS: dict[str, type[BaseModel]] = {
+INPUT_MODELS: dict[str, type[BaseModel]] = {
     "source_leads": SourceLeadsInput,
     "enrich_account": EnrichAccountInput,
     "find_contacts": FindContactsInput,
@@ -144,7 +145,7 @@ def validate_task_input(agent_type: AgentType, task_type: str, raw: dict[str, An
             f"task type {task_type!r} is not handled by agent type {agent_type.value!r} "
             f"(supported: {supported})"
         )
-    model = _INPUT_MODELS[task_type]
+    model = INPUT_MODELS[task_type]
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -11,14 +11,11 @@ import pika
 from pika.exceptions import AMQPError
 
 from services.cli.output import CommandError
-from shared.agent_types import AgentType, canonical_agent_type
-from shared.metrics.queue_depth import QueueDepths, read_queue_depths
+from shared.agent_types import canonical_agent_type
+from shared.metrics.queue_depth import WORK_QUEUES, QueueDepths, read_queue_depths
 from shared.sending.queue import SENDER_QUEUE
 
 __all__ = ["WORK_QUEUES", "broker_connection", "queue_depths", "work_queue"]
-
-WORK_QUEUES = (*(agent_type.value for agent_type in AgentType), SENDER_QUEUE)
-"""Every queue a worker pool consumes: one per agent type, and the sender's."""
 
 
 def work_queue(name: str) -> str:

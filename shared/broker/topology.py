@@ -16,6 +16,7 @@ from dramatiq.common import xq_name as _dramatiq_xq_name
 __all__ = [
     "DEAD_LETTER_QUEUE_HEADER",
     "DEAD_LETTER_REASON_HEADER",
+    "DEAD_LETTER_REASON_MAX_LENGTH",
     "UNROUTED_MAX_LENGTH",
     "UNROUTED_TTL_MS",
     "declare_agent_queue",
@@ -28,6 +29,8 @@ __all__ = [
 
 DEAD_LETTER_REASON_HEADER = "x-agentfleet-dead-letter-reason"
 DEAD_LETTER_QUEUE_HEADER = "x-agentfleet-original-queue"
+DEAD_LETTER_REASON_MAX_LENGTH = 2000
+"""Longest reason written into the dead-letter header (longer ones are cut)."""
 
 UNROUTED_TTL_MS = 7 * 24 * 60 * 60 * 1000
 UNROUTED_MAX_LENGTH = 1_000_000

@@ -11,6 +11,7 @@ from shared.agent_types import TASK_TYPES, AgentType
 from shared.broker.topology import (
     DEAD_LETTER_QUEUE_HEADER,
     DEAD_LETTER_REASON_HEADER,
+    DEAD_LETTER_REASON_MAX_LENGTH,
     queue_arguments,
     xq_name,
 )
@@ -35,8 +36,6 @@ from shared.sending.queue import SEND_MESSAGE_VERSION, SENDER_QUEUE
 
 __all__ = ["DEAD_LETTER_REASON_MAX_LENGTH", "add_task_queues"]
 
-DEAD_LETTER_REASON_MAX_LENGTH = 2000
-"""Longest reason a worker writes into the dead-letter header (longer ones are cut)."""
 
 _DEAD_LETTER_HEADERS = "DeadLetterHeaders"
 _SEND_REQUEST = "SendRequest"

@@ -16,15 +16,7 @@ from pydantic import BaseModel
 from shared.agent_types import TASK_TYPES, AgentType, canonical_agent_type
 from shared.contract.components import ComponentSchemas, component_ref
 from shared.envelope import ENVELOPE_SCHEMA_VERSION, envelope_schema
-from shared.task_inputs import (
-    ClassifyReplyInput,
-    DraftFollowupInput,
-    DraftOutreachInput,
-    EnrichAccountInput,
-    FindContactsInput,
-    ScoreRecordsInput,
-    SourceLeadsInput,
-)
+from shared.task_inputs import INPUT_MODELS
 
 __all__ = [
     "DRAMATIQ_MESSAGE",
@@ -40,15 +32,7 @@ __all__ = [
 TASK_ENVELOPE = "TaskEnvelope"
 DRAMATIQ_MESSAGE = "DramatiqMessage"
 
-TASK_INPUT_MODELS: Mapping[str, type[BaseModel]] = {
-    "source_leads": SourceLeadsInput,
-    "enrich_account": EnrichAccountInput,
-    "find_contacts": FindContactsInput,
-    "score_records": ScoreRecordsInput,
-    "draft_outreach": DraftOutreachInput,
-    "draft_followup": DraftFollowupInput,
-    "classify_reply": ClassifyReplyInput,
-}
+TASK_INPUT_MODELS: Mapping[str, type[BaseModel]] = INPUT_MODELS
 """The input model of each task type (what ``validate_task_input`` checks the input with)."""
 
 

@@ -16,7 +16,13 @@ from prometheus_client.registry import Collector
 from shared.agent_types import AgentType
 from shared.sending.queue import SENDER_QUEUE
 
-__all__ = ["QueueDepthCollector", "QueueDepths", "fleet_queue_names", "read_queue_depths"]
+__all__ = [
+    "WORK_QUEUES",
+    "QueueDepthCollector",
+    "QueueDepths",
+    "fleet_queue_names",
+    "read_queue_depths",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -24,10 +30,13 @@ QueueDepths = dict[str, tuple[int, int]]
 """Queue name → (messages ready, consumers), for the queues that exist."""
 
 
+WORK_QUEUES = (*(agent_type.value for agent_type in AgentType), SENDER_QUEUE)
+"""Every queue a worker pool consumes: one per agent type, and the sender's."""
+
+
 def fleet_queue_names() -> list[str]:
     """Every worker queue with its delay (``.DQ``) and dead-letter (``.XQ``) queue."""
-    bases = [agent_type.value for agent_type in AgentType] + [SENDER_QUEUE]
-    return [name for base in bases for name in (base, f"{base}.DQ", f"{base}.XQ")]
+    return [name for base in WORK_QUEUES for name in (base, f"{base}.DQ", f"{base}.XQ")]
 
 
 def read_queue_depths(

@@ -32,7 +32,7 @@ from shared.settings import Settings
 from shared.tenancy import CreatedKey
 from tests.e2e.conftest import consumers_on
 from tests.support import infra
-from tests.support.api import auth, outreach_body, post_task
+from tests.support.api import auth, outreach_body, post_task, task_status
 from tests.support.processes import (
     BIN,
     ProcessGroup,
@@ -169,11 +169,6 @@ def _publish_malformed(settings: Settings) -> None:
         connection.close()
 
 
-def _task_status(api_url: str, token: str, task_id: str) -> str:
-    response = httpx.get(f"{api_url}/v1/tasks/{task_id}", headers=auth(token), timeout=10)
-    return str(response.json()["status"])
-
-
 def test_a_run_is_measured_logged_and_traced_without_leaking_secrets(
     observed: ObservedStack, db: Database, tenant: CreatedKey
 ) -> None:
@@ -195,7 +190,7 @@ def test_a_run_is_measured_logged_and_traced_without_leaking_secrets(
 
     def all_completed() -> bool:
         observed.processes.assert_running()
-        return all(_task_status(observed.api_url, tenant.token, t) == "completed" for t in traces)
+        return all(task_status(observed.api_url, tenant.token, t) == "completed" for t in traces)
 
     wait_until(all_completed, 90, f"{TASKS} tasks to complete", poll_s=0.5)
     with db.unit_of_work(tenant.tenant_id) as uow:

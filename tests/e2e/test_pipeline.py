@@ -22,7 +22,7 @@ from shared.db.models import ApprovalItem, Draft, Task
 from shared.settings import Settings
 from shared.tenancy import CreatedKey
 from tests.e2e.conftest import Stack
-from tests.support.api import auth, outreach_body, post_task
+from tests.support.api import auth, outreach_body, post_task, task_status
 from tests.support.events import EventTap
 from tests.support.processes import wait_until
 
@@ -44,16 +44,10 @@ def crm(db: Database, tenant: CreatedKey) -> list[SeededTarget]:
     return seed_sample_crm(db, tenant.tenant_id, contacts=8)
 
 
-def _task_status(api_url: str, token: str, task_id: str) -> str:
-    response = httpx.get(f"{api_url}/v1/tasks/{task_id}", headers=auth(token), timeout=10)
-    status: str = response.json()["status"]
-    return status
-
-
 def _wait_completed(stack: Stack, token: str, task_ids: list[str], timeout_s: float) -> None:
     def done() -> bool:
         stack.processes.assert_running()
-        return all(_task_status(stack.api_url, token, t) == "completed" for t in task_ids)
+        return all(task_status(stack.api_url, token, t) == "completed" for t in task_ids)
 
     wait_until(done, timeout_s, f"{len(task_ids)} tasks to complete", poll_s=0.5)
 
@@ -162,7 +156,7 @@ def test_tasks_accepted_during_a_broker_outage_all_complete_once_it_returns(
         assert [r.status_code for r in responses] == [202] * 6
         task_ids = [r.json()["id"] for r in responses]
         time.sleep(3)
-        assert {_task_status(stack.api_url, tenant.token, t) for t in task_ids} == {"pending"}
+        assert {task_status(stack.api_url, tenant.token, t) for t in task_ids} == {"pending"}
     finally:
         stack.broker_proxy.restore()
 

@@ -25,3 +25,9 @@ def post_task(
     client: httpx.Client, token: str, body: dict[str, Any], **headers: str
 ) -> httpx.Response:
     return client.post("/v1/tasks", json=body, headers={**auth(token), **headers})
+
+
+def task_status(api_url: str, token: str, task_id: str) -> str:
+    """The task's status as ``GET /v1/tasks/{id}`` reports it."""
+    response = httpx.get(f"{api_url}/v1/tasks/{task_id}", headers=auth(token), timeout=10)
+    return str(response.json()["status"])

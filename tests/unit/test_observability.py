@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 
@@ -151,3 +152,24 @@ def test_committed_events_count_sends_decisions_and_queued_tasks() -> None:
     assert get("agentfleet_approval_decisions_total", {"outcome": "edited"}) == 1
     assert get("agentfleet_approval_time_to_decision_seconds_sum", {"outcome": "edited"}) == 90
     assert get("agentfleet_tasks_queued_total", {"agent_type": "outreach", "trigger": "api"}) == 1
+
+
+def test_a_structlog_traceback_is_scrubbed() -> None:
+    from shared.logging import configure_logging
+    from shared.settings import Settings
+
+    saved = structlog.get_config()
+    stream = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stream):
+            configure_logging(Settings(encryption_key="unit-test-encryption-key-0123456789abcdef"))
+            register_secret("traceback-canary-secret")
+            try:
+                raise RuntimeError("boom with traceback-canary-secret")
+            except RuntimeError:
+                structlog.get_logger("test").exception("unit.failed")
+    finally:
+        structlog.configure(**saved)
+    text = stream.getvalue()
+    assert "RuntimeError" in text
+    assert "traceback-canary-secret" not in text

@@ -9,7 +9,11 @@ import dramatiq
 import pika
 from dramatiq.common import q_name, xq_name
 
-from shared.broker.topology import DEAD_LETTER_QUEUE_HEADER, DEAD_LETTER_REASON_HEADER
+from shared.broker.topology import (
+    DEAD_LETTER_QUEUE_HEADER,
+    DEAD_LETTER_REASON_HEADER,
+    DEAD_LETTER_REASON_MAX_LENGTH,
+)
 from shared.metrics import fleet_metrics
 
 __all__ = [
@@ -19,7 +23,7 @@ __all__ = [
     "dead_letter_properties",
 ]
 
-MAX_REASON_LENGTH = 2000
+MAX_REASON_LENGTH = DEAD_LETTER_REASON_MAX_LENGTH
 
 
 class DeadLetterSink(Protocol):
